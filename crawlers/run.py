@@ -1,0 +1,43 @@
+"""Running spiders from the command line (and from ``marketpass``), one process, one reactor."""
+
+from __future__ import annotations
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from crawlers import settings as crawler_settings
+from crawlers.spiders.base import MarketPassSpider
+from crawlers.spiders.hs_nomenclature import HsNomenclatureSpider
+from crawlers.spiders.wto_eping import WtoEpingSpider
+
+SPIDERS: dict[str, type[MarketPassSpider]] = {
+    spider.name: spider for spider in (HsNomenclatureSpider, WtoEpingSpider)
+}
+
+
+def scrapy_settings(log_level: str = "INFO", replay: bool = False) -> Settings:
+    settings = Settings()
+    settings.setmodule(crawler_settings)
+    settings.set("LOG_LEVEL", log_level)
+    if replay:
+        # Local files need no politeness delay and have no robots.txt.
+        settings.set("DOWNLOAD_DELAY", 0)
+        settings.set("AUTOTHROTTLE_ENABLED", False)
+        settings.set("ROBOTSTXT_OBEY", False)
+    return settings
+
+
+def crawl(names: list[str], replay: bool = False, full: bool = False,
+          from_file: str | None = None, log_level: str = "WARNING") -> dict[str, str]:
+    """Run the named spiders to the end; returns each one's outcome (finished | failed)."""
+    unknown = [n for n in names if n not in SPIDERS]
+    if unknown:
+        raise KeyError(f"unknown spider(s) {', '.join(unknown)}; known: {', '.join(SPIDERS)}")
+    process = CrawlerProcess(scrapy_settings(log_level, replay or bool(from_file)))
+    crawlers = {}
+    for name in names:
+        crawler = process.create_crawler(SPIDERS[name])
+        crawlers[name] = crawler
+        process.crawl(crawler, replay=replay, full=full, from_file=from_file)
+    process.start()
+    return {n: c.stats.get_value("marketpass/outcome", "failed") for n, c in crawlers.items()}

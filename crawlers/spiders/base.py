@@ -1,0 +1,88 @@
+"""What every MarketPass spider shares: metadata, replay of recorded responses, provenance.
+
+A spider runs live (against the publisher) or in replay mode, where it reads the responses
+recorded under ``crawlers/sources/<spider>/`` through ``file://`` URLs; tests, ``make run`` and
+offline users replay. The recorded folder's ``manifest.json`` says where and when the responses
+were recorded, which becomes ``fetched_at`` of the records replayed from them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+
+import scrapy
+
+SOURCES = Path(__file__).resolve().parent.parent / "sources"
+
+
+class CrawlError(RuntimeError):
+    """The source cannot be crawled as asked (no recordings, no live access, changed format)."""
+
+
+class MarketPassSpider(scrapy.Spider):
+    # Metadata every spider declares (see tests/test_spiders.py, which walks them all).
+    publisher: str = ""
+    source_url: str = ""       # the publisher's page for this dataset
+    licence: str = ""          # terms of use / licence note
+    min_records: int = 1       # a full crawl yielding fewer records fails and changes nothing
+
+    def __init__(self, replay: bool = False, full: bool = False, from_file: str | None = None,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.replay = _flag(replay)
+        self.full = _flag(full) or self.replay or bool(from_file)
+        self.from_file = from_file
+        self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
+
+    @classmethod
+    def sources_dir(cls) -> Path:
+        return SOURCES / cls.name
+
+    @cached_property
+    def manifest(self) -> dict:
+        path = self.sources_dir() / "manifest.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def recorded_url(self, filename: str) -> str:
+        return (self.sources_dir() / filename).as_uri()
+
+    def fetched_at(self) -> str:
+        """When the data was fetched: the recording date in replay mode, else now."""
+        if self.replay or self.from_file:
+            return self.manifest.get("recorded_at", self.started_at)
+        return self.started_at
+
+    def provenance(self, source_url: str) -> dict:
+        return {"source": self.name, "source_url": source_url, "fetched_at": self.fetched_at()}
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for request in self.initial_requests():
+            yield request
+
+    def initial_requests(self) -> Iterator[scrapy.Request]:
+        if self.from_file:
+            yield scrapy.Request(Path(self.from_file).resolve().as_uri(), dont_filter=True,
+                                 cb_kwargs={"last": True})
+        elif self.replay:
+            yield from self.replay_requests()
+        else:
+            yield from self.live_requests()
+
+    def replay_requests(self) -> Iterator[scrapy.Request]:
+        raise CrawlError(f"{self.name} has no recorded responses to replay")
+
+    def live_requests(self) -> Iterator[scrapy.Request]:
+        raise CrawlError(f"{self.name} cannot crawl live")
+
+    def watermark(self) -> str | None:
+        """What the next incremental crawl starts from (the pipeline stores it on success)."""
+        return None
+
+
+def _flag(value: object) -> bool:
+    # Scrapy passes -a arguments as strings.
+    return value is True or str(value).lower() in ("1", "true", "yes")

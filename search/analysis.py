@@ -1,0 +1,63 @@
+"""Text analysis shared by the SQLite backend, highlighting and the Elasticsearch analyzer.
+
+It mirrors Elasticsearch's standard tokenizer followed by ``cjk_width``, ``lowercase``,
+``asciifolding`` and ``cjk_bigram``: words are folded for width, case and accents, and runs of
+Chinese, Japanese or Korean characters become overlapping bigrams (a lone character stays a
+unigram). Identical analysis on both sides is what lets one contract suite hold for both.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+
+# Han, Hiragana, Katakana and Hangul: scripts written without spaces between words.
+_CJK = (
+    "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+    "\u1100-\u11ff\u3130-\u318f\U00020000-\U0002fa1f"
+)
+# A token: a CJK run, a number with inner dots or commas (43.020, 8703.23), or a word.
+TOKEN = re.compile(rf"[{_CJK}]+|\d+(?:[.,]\d+)+|[^\W_{_CJK}]+(?:['’][^\W_{_CJK}]+)*")
+_CJK_RUN = re.compile(rf"[{_CJK}]+")
+# Letters that asciifolding maps to more than one character (or that NFKD does not decompose).
+_SPECIAL_FOLDS = str.maketrans(
+    {"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ł": "l", "ı": "i", "þ": "th", "’": "'"}
+)
+
+
+def fold(text: str) -> str:
+    """Width, case and accent folding of a whole string."""
+    text = unicodedata.normalize("NFKC", text).lower().translate(_SPECIAL_FOLDS)
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unicodedata.normalize("NFC", stripped)
+
+
+def is_cjk(token: str) -> bool:
+    return bool(_CJK_RUN.fullmatch(token))
+
+
+def bigrams(run: str) -> list[str]:
+    if len(run) == 1:
+        return [run]
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def raw_tokens(text: str) -> Iterator[re.Match]:
+    """Token matches in the folded text; CJK runs are left whole."""
+    return TOKEN.finditer(fold(text))
+
+
+def tokens(text: str) -> list[str]:
+    """The indexed terms of a text, in order (CJK runs expanded into bigrams)."""
+    out: list[str] = []
+    for match in raw_tokens(text):
+        token = match.group()
+        out.extend(bigrams(token) if is_cjk(token) else [token])
+    return out
+
+
+def index_text(text: str) -> str:
+    """The text as the SQLite FTS5 table stores it: terms separated by single spaces."""
+    return " ".join(tokens(text))

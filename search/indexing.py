@@ -1,0 +1,30 @@
+"""Deriving search indexes from the record store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+from search.backend import SearchBackend
+from search.documents import to_document
+from search.fields import Document
+from search.store import RecordStore
+
+
+def documents(records: Iterable[dict], progress: Callable[[int], None] | None = None
+              ) -> Iterator[Document]:
+    for n, record in enumerate(records, start=1):
+        yield to_document(record)
+        if progress and n % 1000 == 0:
+            progress(n)
+
+
+def rebuild(store: RecordStore, backend: SearchBackend,
+            progress: Callable[[int], None] | None = None) -> int:
+    """Fill a fresh index from every stored record; readers keep the old one until it is done."""
+    return backend.rebuild(documents(store.records(), progress))
+
+
+def index_records(store: RecordStore, backend: SearchBackend, ids: Iterable[str]) -> int:
+    """Bring the index up to date for records a crawl just changed."""
+    records = (r for r in (store.get(i) for i in ids) if r is not None)
+    return backend.upsert(documents(records))

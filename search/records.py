@@ -1,0 +1,276 @@
+"""One marshmallow schema per record kind; ``load_record`` validates, normalises and hashes.
+
+Every record carries its provenance: the spider that produced it (``source``), the page or
+response it came from (``source_url``), when that was fetched (``fetched_at``) and a hash of its
+content, so a crawl can tell a changed record from one seen again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load
+from marshmallow.validate import Length, OneOf
+
+from search import normalise as norm
+
+KINDS = ("notification", "regulation", "scheme", "arrangement", "body", "hscode")
+NOTIFICATION_TYPES = ("regular", "revision", "addendum", "corrigendum", "supplement")
+PROVENANCE = ("source", "source_url", "fetched_at", "content_hash")
+
+
+class RecordError(ValueError):
+    """A record that failed validation; ``messages`` says which fields and why."""
+
+    def __init__(self, kind: str, messages: Any, record_id: str | None = None) -> None:
+        self.kind, self.messages, self.record_id = kind, messages, record_id
+        super().__init__(f"invalid {kind} {record_id or ''}: {messages}")
+
+
+class _Normalised(fields.Field):
+    """A string field passed through one of the normalisers; their errors become field errors."""
+
+    normaliser = staticmethod(str)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        try:
+            return self.normaliser(value)
+        except norm.NormaliseError as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+class Country(_Normalised):
+    normaliser = staticmethod(norm.country)
+
+
+class HsCode(_Normalised):
+    normaliser = staticmethod(norm.hs_code)
+
+
+class IcsCode(_Normalised):
+    normaliser = staticmethod(norm.ics_code)
+
+
+class IsoDate(_Normalised):
+    normaliser = staticmethod(norm.iso_date)
+
+
+class Link(Schema):
+    url = fields.Url(required=True, schemes={"http", "https", "ftp"})
+    label = fields.Str(load_default=None)
+    language = fields.Str(load_default=None)
+
+
+class Source(Schema):
+    """A citation: where a curated fact was seen, and when someone checked it there."""
+
+    url = fields.Url(required=True, schemes={"http", "https"})
+    verified_on = IsoDate(load_default=None)
+    title = fields.Str(load_default=None)
+    supports = fields.Str(load_default=None)
+
+
+class RecordSchema(Schema):
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+    kind = ""
+    id = fields.Str(required=True, validate=Length(min=1, max=300))
+    source = fields.Str(required=True, validate=Length(min=1))
+    source_url = fields.Url(required=True, schemes={"http", "https", "file", "ftp"})
+    fetched_at = fields.Str(required=True, validate=Length(min=10))
+    content_hash = fields.Str(load_default=None)
+    language = fields.Str(load_default="en")
+    note = fields.Str(load_default=None)
+
+    @post_load
+    def _add_kind(self, data: dict, **kwargs: Any) -> dict:
+        data["kind"] = self.kind
+        return data
+
+
+class CuratedSchema(RecordSchema):
+    """Curated facts: each cites sources; ``verified`` is false where no source confirmed it."""
+
+    sources = fields.List(fields.Nested(Source), load_default=list)
+    verified = fields.Bool(load_default=False)
+
+
+class NotificationSchema(RecordSchema):
+    kind = "notification"
+    symbol = fields.Str(required=True)
+    area = fields.Str(validate=OneOf(("TBT", "SPS")), load_default=None)
+    member = Country(load_default=None)
+    member_name = fields.Str(load_default=None)
+    type = fields.Str(validate=OneOf(NOTIFICATION_TYPES), load_default=None)
+    base_symbol = fields.Str(load_default=None)
+    parent_symbol = fields.Str(load_default=None)
+    distribution_date = IsoDate(load_default=None)
+    comment_deadline = IsoDate(load_default=None)
+    adoption_date = IsoDate(load_default=None)
+    entry_into_force_date = IsoDate(load_default=None)
+    adoption_text = fields.Str(load_default=None)
+    entry_into_force_text = fields.Str(load_default=None)
+    title = fields.Str(load_default="")
+    description = fields.Str(load_default="")
+    products = fields.Str(load_default="")
+    hs_codes = fields.List(HsCode(), load_default=list)
+    ics_codes = fields.List(IcsCode(), load_default=list)
+    objectives = fields.List(fields.Str(), load_default=list)
+    keywords = fields.List(fields.Str(), load_default=list)
+    agency = fields.Str(load_default=None)
+    links = fields.List(fields.Nested(Link), load_default=list)
+    related = fields.List(fields.Str(), load_default=list)
+    joint_symbols = fields.List(fields.Str(), load_default=list)
+    translations = fields.Dict(keys=fields.Str(), values=fields.Dict(), load_default=dict)
+    external_id = fields.Str(load_default=None)
+
+    @post_load
+    def _from_symbol(self, data: dict, **kwargs: Any) -> dict:
+        """The symbol fixes area, member, type and the base; a record may not contradict it."""
+        try:
+            symbol = norm.parse_symbol(data["symbol"], member=data.get("member"))
+        except norm.NormaliseError as exc:
+            raise ValidationError({"symbol": [str(exc)]}) from exc
+        if data.get("member") and symbol.member and data["member"] != symbol.member:
+            raise ValidationError({"member": [f"{data['member']} differs from {symbol}"]})
+        data.update(
+            id=symbol.symbol,
+            symbol=symbol.symbol,
+            area=symbol.area,
+            member=symbol.member,
+            type=symbol.type,
+            base_symbol=symbol.base_symbol,
+            parent_symbol=symbol.parent_symbol,
+        )
+        data["related"] = _canonical_symbols(data["related"], exclude=symbol.symbol)
+        data["joint_symbols"] = _canonical_symbols(data["joint_symbols"], exclude=symbol.symbol)
+        return data
+
+    @pre_load
+    def _default_id(self, data: dict, **kwargs: Any) -> dict:
+        return {"id": data.get("symbol", ""), **data}
+
+
+def _canonical_symbols(values: list[str], exclude: str) -> list[str]:
+    try:
+        symbols = [norm.parse_symbol(v).symbol for v in values]
+    except norm.NormaliseError as exc:
+        raise ValidationError({"related": [str(exc)]}) from exc
+    return list(dict.fromkeys(s for s in symbols if s != exclude))
+
+
+class RegulationSchema(CuratedSchema):
+    kind = "regulation"
+    jurisdiction = Country(required=True)
+    identifier = fields.Str(required=True)
+    title = fields.Str(required=True)
+    schemes = fields.List(fields.Str(), load_default=list)
+    hs_codes = fields.List(HsCode(), load_default=list)
+    categories = fields.List(fields.Str(), load_default=list)
+    status = fields.Str(load_default=None)
+    adopted = IsoDate(load_default=None)
+    in_force = IsoDate(load_default=None)
+    links = fields.List(fields.Nested(Link), load_default=list)
+
+
+class SchemeSchema(CuratedSchema):
+    kind = "scheme"
+    market = Country(required=True)
+    name = fields.Str(required=True)
+    mark = fields.Str(load_default=None)
+    authority = fields.Str(load_default=None)
+    legal_basis = fields.List(fields.Str(), load_default=list)
+    mandatory = fields.Str(validate=OneOf(("mandatory", "voluntary", "unknown")),
+                           load_default="unknown")
+    route = fields.Str(load_default=None)
+    hs_prefixes = fields.List(HsCode(), load_default=list)
+    categories = fields.List(fields.Str(), load_default=list)
+    keywords = fields.List(fields.Str(), load_default=list)
+    cb_accepted = fields.Str(validate=OneOf(("yes", "no", "partly", "unknown")),
+                             load_default="unknown")
+    accepts = fields.List(fields.Str(), load_default=list)
+    in_country_testing = fields.Str(load_default=None)
+    local_representative = fields.Str(load_default=None)
+    validity = fields.Str(load_default=None)
+    lead_time = fields.Str(load_default=None)
+    regulations = fields.List(fields.Str(), load_default=list)
+    description = fields.Str(load_default="")
+
+
+class ArrangementSchema(CuratedSchema):
+    kind = "arrangement"
+    name = fields.Str(required=True)
+    short_name = fields.Str(load_default=None)
+    type = fields.Str(
+        validate=OneOf(("multilateral", "regional", "bilateral", "fta-chapter", "peer")),
+        required=True,
+    )
+    parties = fields.List(fields.Dict(), load_default=list)
+    sectors = fields.List(fields.Str(), load_default=list)
+    effect = fields.Str(load_default="")
+    status = fields.Str(load_default=None)
+    signed = IsoDate(load_default=None)
+    in_force = IsoDate(load_default=None)
+    links = fields.List(fields.Nested(Link), load_default=list)
+    description = fields.Str(load_default="")
+
+
+class BodySchema(CuratedSchema):
+    kind = "body"
+    name = fields.Str(required=True)
+    country = Country(required=True)
+    roles = fields.List(fields.Str(), load_default=list)
+    categories = fields.List(fields.Str(), load_default=list)
+    standards = fields.List(fields.Str(), load_default=list)
+    arrangements = fields.List(fields.Str(), load_default=list)
+    status = fields.Str(load_default=None)
+    links = fields.List(fields.Nested(Link), load_default=list)
+
+
+class HsCodeSchema(RecordSchema):
+    """An entry of the HS nomenclature, the backbone of product classification."""
+
+    kind = "hscode"
+    code = HsCode(required=True)
+    level = fields.Int(required=True, validate=OneOf((2, 4, 6, 8, 10)))
+    section = fields.Str(required=True)
+    section_name = fields.Str(load_default=None)
+    parent = fields.Str(load_default=None)
+    description = fields.Str(required=True, validate=Length(min=1))
+    edition = fields.Str(load_default="HS 2022")
+    labels = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
+
+
+SCHEMAS: dict[str, type[RecordSchema]] = {
+    s.kind: s
+    for s in (
+        NotificationSchema, RegulationSchema, SchemeSchema, ArrangementSchema, BodySchema,
+        HsCodeSchema,
+    )
+}
+
+
+def content_hash(record: dict) -> str:
+    """Hash of what the record says, not of when it was fetched."""
+    content = {k: v for k, v in record.items() if k not in ("fetched_at", "content_hash")}
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def load_record(kind: str, data: dict) -> dict:
+    """Validate and normalise raw data of one kind; raises RecordError with field messages."""
+    if kind not in SCHEMAS:
+        raise RecordError(kind, {"kind": [f"unknown kind; expected one of {', '.join(KINDS)}"]})
+    try:
+        record = SCHEMAS[kind]().load({k: v for k, v in data.items() if k != "kind"})
+    except ValidationError as exc:
+        raise RecordError(kind, exc.messages, data.get("id") or data.get("symbol")) from exc
+    record["content_hash"] = content_hash(record)
+    return record
+
+
+__all__ = ["KINDS", "RecordError", "SCHEMAS", "content_hash", "load_record"]

@@ -1,0 +1,206 @@
+"""The record store: validated records, their history and the crawl log, in SQLite.
+
+It is the source of truth; search indexes are derived from it. A crawl stages its records and
+commits them in one transaction only when it finishes well, so a crawl that fails half-way
+leaves the stored records, and therefore the served index, as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS store_records (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, source TEXT NOT NULL, content_hash TEXT NOT NULL,
+    data TEXT NOT NULL, fetched_at TEXT NOT NULL, first_seen TEXT NOT NULL,
+    last_changed TEXT NOT NULL, last_crawl INTEGER);
+CREATE INDEX IF NOT EXISTS store_records_kind ON store_records (kind);
+CREATE TABLE IF NOT EXISTS store_history (
+    id TEXT NOT NULL, content_hash TEXT NOT NULL, data TEXT NOT NULL, fetched_at TEXT NOT NULL,
+    crawl_id INTEGER, change TEXT NOT NULL, recorded_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS store_history_id ON store_history (id);
+CREATE TABLE IF NOT EXISTS store_crawls (
+    id INTEGER PRIMARY KEY, source TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
+    status TEXT NOT NULL, stats TEXT NOT NULL DEFAULT '{}', watermark TEXT, error TEXT);
+CREATE TABLE IF NOT EXISTS store_staging (
+    crawl_id INTEGER NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (crawl_id, id));
+"""
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class CommitResult:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> list[str]:
+        return self.created + self.updated
+
+
+class RecordStore:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        conn = self._conn()
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        if conn := getattr(self._local, "conn", None):
+            conn.close()
+            self._local.conn = None
+
+    # --- crawls ------------------------------------------------------------------------------
+
+    def start_crawl(self, source: str) -> int:
+        cur = self._conn().execute(
+            "INSERT INTO store_crawls (source, started_at, status) VALUES (?, ?, 'running')",
+            (source, now()),
+        )
+        return int(cur.lastrowid)
+
+    def stage(self, crawl_id: int, records: Iterable[dict]) -> None:
+        rows = [(crawl_id, r["id"], r["kind"], _dumps(r)) for r in records]
+        self._conn().executemany("INSERT OR REPLACE INTO store_staging VALUES (?, ?, ?, ?)", rows)
+
+    def finish_crawl(
+        self, crawl_id: int, stats: dict | None = None, watermark: str | None = None
+    ) -> CommitResult:
+        """Move the staged records into the store, with history, in one transaction."""
+        conn = self._conn()
+        result = CommitResult()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            staged = conn.execute(
+                "SELECT data FROM store_staging WHERE crawl_id = ? ORDER BY rowid", (crawl_id,)
+            ).fetchall()
+            for (data,) in staged:
+                self._merge(conn, crawl_id, json.loads(data), result)
+            stats = {**(stats or {}), "created": len(result.created),
+                     "updated": len(result.updated), "unchanged": result.unchanged}
+            self._close_crawl(conn, crawl_id, "finished", stats, watermark, None)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return result
+
+    def fail_crawl(self, crawl_id: int, error: str, stats: dict | None = None) -> None:
+        """Record the failure and drop what the crawl staged; stored records stay as they were."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        self._close_crawl(conn, crawl_id, "failed", stats or {}, None, error)
+        conn.execute("COMMIT")
+
+    def _close_crawl(self, conn, crawl_id, status, stats, watermark, error) -> None:
+        conn.execute("DELETE FROM store_staging WHERE crawl_id = ?", (crawl_id,))
+        conn.execute(
+            "UPDATE store_crawls SET finished_at = ?, status = ?, stats = ?, watermark = ?, "
+            "error = ? WHERE id = ?",
+            (now(), status, _dumps(stats), watermark, error, crawl_id),
+        )
+
+    def _merge(self, conn: sqlite3.Connection, crawl_id: int, record: dict, result) -> None:
+        row = conn.execute(
+            "SELECT content_hash FROM store_records WHERE id = ?", (record["id"],)
+        ).fetchone()
+        stamp = now()
+        if row and row[0] == record["content_hash"]:
+            conn.execute("UPDATE store_records SET last_crawl = ? WHERE id = ?",
+                         (crawl_id, record["id"]))
+            result.unchanged += 1
+            return
+        change = "updated" if row else "created"
+        (result.updated if row else result.created).append(record["id"])
+        data = _dumps(record)
+        conn.execute(
+            "INSERT INTO store_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, source = excluded.source, "
+            "content_hash = excluded.content_hash, data = excluded.data, "
+            "fetched_at = excluded.fetched_at, last_changed = excluded.last_changed, "
+            "last_crawl = excluded.last_crawl",
+            (record["id"], record["kind"], record["source"], record["content_hash"], data,
+             record["fetched_at"], stamp, stamp, crawl_id),
+        )
+        conn.execute(
+            "INSERT INTO store_history VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (record["id"], record["content_hash"], data, record["fetched_at"], crawl_id, change,
+             stamp),
+        )
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def get(self, record_id: str) -> dict | None:
+        row = self._conn().execute(
+            "SELECT data FROM store_records WHERE id = ?", (record_id,)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def history(self, record_id: str) -> list[dict]:
+        rows = self._conn().execute(
+            "SELECT change, recorded_at, fetched_at, content_hash, crawl_id FROM store_history "
+            "WHERE id = ? ORDER BY rowid", (record_id,),
+        ).fetchall()
+        keys = ("change", "recorded_at", "fetched_at", "content_hash", "crawl_id")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def records(self, kind: str | None = None, batch: int = 2000) -> Iterator[dict]:
+        """Every stored record (of one kind), read in batches to keep memory flat."""
+        sql = "SELECT rowid, data FROM store_records WHERE rowid > ?"
+        sql += " AND kind = ?" if kind else ""
+        last = 0
+        while True:
+            params = (last, kind) if kind else (last,)
+            rows = self._conn().execute(f"{sql} ORDER BY rowid LIMIT {batch}", params).fetchall()
+            if not rows:
+                return
+            yield from (json.loads(data) for _, data in rows)
+            last = rows[-1][0]
+
+    def counts(self) -> dict[str, int]:
+        rows = self._conn().execute("SELECT kind, COUNT(*) FROM store_records GROUP BY kind")
+        return dict(rows.fetchall())
+
+    def last_crawls(self) -> list[dict]:
+        """The latest crawl of each source, newest first."""
+        rows = self._conn().execute(
+            "SELECT source, started_at, finished_at, status, stats, error FROM store_crawls "
+            "WHERE id IN (SELECT MAX(id) FROM store_crawls GROUP BY source) ORDER BY id DESC"
+        ).fetchall()
+        keys = ("source", "started_at", "finished_at", "status", "stats", "error")
+        return [{**dict(zip(keys, r, strict=True)), "stats": json.loads(r[4])} for r in rows]
+
+    def watermark(self, source: str) -> str | None:
+        """The watermark of the source's last successful crawl (e.g. its newest date)."""
+        row = self._conn().execute(
+            "SELECT watermark FROM store_crawls WHERE source = ? AND status = 'finished' "
+            "AND watermark IS NOT NULL ORDER BY id DESC LIMIT 1", (source,),
+        ).fetchone()
+        return row[0] if row else None
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)

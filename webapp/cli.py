@@ -1,0 +1,138 @@
+"""The ``marketpass`` command: serve, crawl, index, load the bundled snapshot.
+
+The one module of ``webapp`` that imports ``crawlers``: it ties serving, crawling and indexing
+together.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from search import settings as mp_settings
+from search.backend import BackendError, open_backend
+from search.indexing import rebuild
+from search.store import RecordStore
+
+
+@click.group()
+def main() -> None:
+    """MarketPass: conformity assessment, TBT notifications and mutual recognition, searchable."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="PORT", default=8000, show_default=True, type=int)
+@click.option("--workers", envvar="WEB_CONCURRENCY", default=2, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the site under gunicorn."""
+    from webapp.server import run
+
+    click.echo(f"MarketPass on http://{host}:{port}")
+    run(host, port, workers)
+
+
+@main.command()
+@click.argument("spiders", nargs=-1, required=True)
+@click.option("--replay", is_flag=True, help="Read the recorded responses, not the live source.")
+@click.option("--full", is_flag=True, help="Re-crawl everything, not only what is new.")
+@click.option("--from-file", type=click.Path(exists=True, dir_okay=False),
+              help="Load one saved response of the source (e.g. an ePing list export).")
+def crawl(spiders: tuple[str, ...], replay: bool, full: bool, from_file: str | None) -> None:
+    """Run spiders; their records go to the record store and the index."""
+    _run_spiders(list(spiders), replay=replay, full=full, from_file=from_file)
+
+
+@main.command("load-snapshot")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the store already has records.")
+def load_snapshot(if_empty: bool) -> None:
+    """Load the bundled snapshot: every spider in replay mode, then make the index whole."""
+    from crawlers.run import SPIDERS
+
+    settings = mp_settings.load()
+    store = RecordStore(settings.db_path)
+    if if_empty and store.counts():
+        _ensure_index(store, settings)
+        click.echo("Snapshot already loaded; use `marketpass load-snapshot` to reload it.")
+        return
+    _run_spiders(list(SPIDERS), replay=True, full=True, from_file=None)
+    _ensure_index(store, settings)
+
+
+def _run_spiders(names: list[str], **kwargs) -> None:
+    from crawlers.run import crawl as run_crawl
+
+    click.echo(f"Crawling {', '.join(names)} …")
+    try:
+        outcomes = run_crawl(names, **kwargs)
+    except KeyError as exc:
+        raise click.UsageError(str(exc.args[0])) from exc
+    store = RecordStore(mp_settings.load().db_path)
+    for crawl_info in store.last_crawls():
+        if crawl_info["source"] in names:
+            click.echo(f"  {crawl_info['source']}: {crawl_info['status']} "
+                       f"{json.dumps(crawl_info['stats'])} {crawl_info['error'] or ''}")
+    if any(outcome != "finished" for outcome in outcomes.values()):
+        sys.exit(1)
+
+
+def _ensure_index(store: RecordStore, settings: mp_settings.Settings) -> None:
+    """Rebuild the index when it does not hold what the store holds (new format, first run)."""
+    backend = open_backend(settings)
+    if backend.counts() != store.counts():
+        _rebuild(store, backend)
+
+
+@main.group()
+def index() -> None:
+    """Search index commands."""
+
+
+@index.command("rebuild")
+def index_rebuild() -> None:
+    """Rebuild the search index from the record store; readers keep the old one meanwhile."""
+    settings = mp_settings.load()
+    _rebuild(RecordStore(settings.db_path), open_backend(settings))
+
+
+def _rebuild(store: RecordStore, backend) -> None:
+    total = sum(store.counts().values())
+    with click.progressbar(length=total, label="Indexing", file=sys.stderr) as bar:
+        done = [0]
+
+        def progress(n: int) -> None:
+            bar.update(n - done[0])
+            done[0] = n
+
+        written = rebuild(store, backend, progress)
+        bar.update(written - done[0])
+    click.echo(f"Indexed {written} records into {backend.name}.")
+
+
+@index.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def index_status(as_json: bool) -> None:
+    """Backend, counts by kind, last crawl per source."""
+    settings = mp_settings.load()
+    store = RecordStore(settings.db_path)
+    try:
+        status = open_backend(settings).status()
+    except BackendError as exc:
+        raise click.ClickException(str(exc)) from exc
+    status = {**status, "store_counts": store.counts(), "crawls": store.last_crawls()}
+    if as_json:
+        click.echo(json.dumps(status, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"backend: {status['backend']} ({status['location']}), "
+               f"mapping v{status['mapping_version']}")
+    for kind, count in sorted(status["counts"].items()):
+        stored = status["store_counts"].get(kind, 0)
+        click.echo(f"  {kind:<14}{count:>8} indexed {stored:>8} stored")
+    for c in status["crawls"]:
+        click.echo(f"  last crawl {c['source']:<18}{c['status']:<10}{c['finished_at'] or ''}")
+
+
+if __name__ == "__main__":
+    main()
