@@ -1,0 +1,93 @@
+"""The ``marketpass`` command, in subprocesses (Scrapy's reactor runs once a process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from search.query import SearchRequest
+from search.sqlite_backend import SqliteBackend
+from search.store import RecordStore
+
+EPING = Path(__file__).resolve().parent.parent / "crawlers" / "sources" / "wto_eping"
+
+
+def run(db: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MARKETPASS_DB": str(db)}
+    return subprocess.run([sys.executable, "-m", "webapp.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def status(db: Path) -> dict:
+    result = run(db, "index", "status", "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def snapshot_db(tmp_path_factory):
+    db = tmp_path_factory.mktemp("cli") / "marketpass.db"
+    result = run(db, "load-snapshot")
+    assert result.returncode == 0, result.stderr + result.stdout
+    return db
+
+
+def test_load_snapshot_fills_store_and_index(snapshot_db):
+    info = status(snapshot_db)
+    assert info["counts"]["notification"] == 25
+    assert info["counts"]["hscode"] > 6000
+    assert info["counts"] == info["store_counts"]
+    assert {c["source"] for c in info["crawls"]} == {"wto_eping", "hs_nomenclature"}
+    assert all(c["status"] == "finished" for c in info["crawls"])
+
+
+def test_load_snapshot_if_empty_does_nothing_the_second_time(snapshot_db):
+    result = run(snapshot_db, "load-snapshot", "--if-empty")
+    assert result.returncode == 0 and "already loaded" in result.stdout
+
+
+def test_a_failed_crawl_leaves_the_served_index_as_it_was(snapshot_db, tmp_path):
+    before = status(snapshot_db)["counts"]
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"results": "the format changed"}')
+    result = run(snapshot_db, "crawl", "wto_eping", "--from-file", str(broken))
+    assert result.returncode == 1
+    info = status(snapshot_db)
+    assert info["counts"] == before
+    last = next(c for c in info["crawls"] if c["source"] == "wto_eping")
+    assert last["status"] == "failed"
+
+
+def test_import_of_a_saved_list_keeps_good_records_and_skips_bad_ones(snapshot_db, tmp_path):
+    page = json.loads((EPING / "getAll_gcc_vehicles_page1.json").read_text())
+    good = {**page["items"][7], "title": "Edited title about hydrogen buses"}
+    bad = {**page["items"][8], "documentSymbol": "G/TBT/N/"}
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps({"items": [good, bad], "totalCount": 2}))
+    result = run(snapshot_db, "crawl", "wto_eping", "--from-file", str(export))
+    assert result.returncode == 0, result.stderr
+    # A running site sees the change without a restart: a fresh reader of the same file.
+    backend = SqliteBackend(snapshot_db)
+    hits = backend.search(SearchRequest(text="hydrogen buses")).hits
+    assert [h.id for h in hits] == [good["documentSymbol"]]
+    assert backend.count("notification") == 25
+    store = RecordStore(snapshot_db)
+    assert [h["change"] for h in store.history(good["documentSymbol"])] == ["created", "updated"]
+
+
+def test_index_rebuild(snapshot_db):
+    result = run(snapshot_db, "index", "rebuild")
+    assert result.returncode == 0, result.stderr
+    assert "Indexed" in result.stdout
+    info = status(snapshot_db)
+    assert info["counts"] == info["store_counts"]
+
+
+def test_unknown_spider_is_a_usage_error(tmp_path):
+    result = run(tmp_path / "x.db", "crawl", "no_such_spider", "--replay")
+    assert result.returncode == 2 and "unknown spider" in result.stderr

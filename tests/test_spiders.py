@@ -1,0 +1,128 @@
+"""Every spider: metadata, recorded responses, parsing of the recorded data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from scrapy.http import TextResponse
+from scrapy.utils.test import get_crawler
+
+from crawlers.run import SPIDERS
+from crawlers.spiders.base import CrawlError
+from crawlers.spiders.wto_eping import WtoEpingSpider, _text
+from search.records import load_record
+
+
+def spider_of(cls, **kwargs):
+    return cls.from_crawler(get_crawler(cls), replay=True, **kwargs)
+
+
+def response(path: Path) -> TextResponse:
+    return TextResponse(url=path.as_uri(), body=path.read_bytes(), encoding="utf-8")
+
+
+def records_of(results) -> list[dict]:
+    return [load_record(item["kind"], item) for item in results if isinstance(item, dict)]
+
+
+@pytest.mark.parametrize("name", sorted(SPIDERS))
+def test_every_spider_declares_metadata_and_has_recordings(name):
+    cls = SPIDERS[name]
+    assert cls.publisher and cls.licence and cls.min_records >= 1
+    assert cls.source_url.startswith("https://")
+    assert cls.__module__.endswith(name)
+    manifest = json.loads((cls.sources_dir() / "manifest.json").read_text())
+    assert manifest["recorded_at"] and manifest["how"]
+    for filename in manifest["files"]:
+        assert (cls.sources_dir() / filename).stat().st_size > 0
+    module_doc = __import__(cls.__module__, fromlist=["x"]).__doc__
+    assert "publisher:" in module_doc and "licence:" in module_doc
+
+
+def eping_records() -> list[dict]:
+    spider = spider_of(WtoEpingSpider)
+    out = []
+    for filename in spider.manifest["files"]:
+        out += records_of(spider.parse(response(spider.sources_dir() / filename)))
+    return out
+
+
+def test_eping_replay_yields_one_record_per_symbol():
+    records = eping_records()
+    symbols = [r["symbol"] for r in records]
+    assert len(records) == 25 and len(set(symbols)) == 25
+    assert len(records) >= WtoEpingSpider.min_records
+
+
+def test_eping_joint_notification_items_become_one_record_each():
+    records = {r["symbol"]: r for r in eping_records()}
+    joint = [r for r in records.values() if r["base_symbol"] in (
+        "G/TBT/N/ARE/703", "G/TBT/N/BHR/780", "G/TBT/N/KWT/764", "G/TBT/N/OMN/603",
+        "G/TBT/N/QAT/754", "G/TBT/N/SAU/1437", "G/TBT/N/YEM/351")]
+    assert sorted(r["member"] for r in joint) == ["AE", "BH", "KW", "OM", "QA", "SA", "YE"]
+    for r in joint:
+        assert len(r["joint_symbols"]) == 6 and r["symbol"] not in r["joint_symbols"]
+    saudi = records["G/TBT/N/SAU/1437"]
+    assert saudi["member_name"] == "Saudi Arabia, Kingdom of"
+    assert saudi["distribution_date"] == "2026-06-02" and saudi["comment_deadline"] == "2026-08-01"
+    assert saudi["objectives"] == ["Protection of human health or safety (TBT)",
+                                   "Quality requirements (TBT)", "Harmonization (TBT)"]
+    assert saudi["ics_codes"] == ["43.020"]
+    assert saudi["source_url"].startswith("https://docs.wto.org/")
+    assert saudi["fetched_at"].startswith("2026-11-26")
+
+
+def test_eping_type_comes_from_the_symbol_when_missing():
+    records = {r["symbol"]: r for r in eping_records()}
+    revision = records["G/TBT/N/SAU/1011/Rev.1"]
+    assert revision["type"] == "revision" and revision["base_symbol"] == "G/TBT/N/SAU/1011"
+    assert records["G/TBT/N/SAU/1261"]["type"] == "regular"
+
+
+def test_eping_skips_a_malformed_item_and_keeps_the_rest():
+    spider = spider_of(WtoEpingSpider)
+    good = json.loads((spider.sources_dir() / spider.manifest["files"][0]).read_text())["items"][7]
+    bad = {**good, "documentSymbol": "not a symbol"}
+    body = json.dumps({"items": [bad, good], "totalCount": 2}).encode()
+    results = list(spider.parse(TextResponse(url="file:///x.json", body=body)))
+    assert [r["symbol"] for r in results] == [good["documentSymbol"]]
+    assert spider.crawler.stats.get_value("marketpass/items_skipped") == 1
+
+
+def test_eping_fails_loudly_when_the_format_changes():
+    spider = spider_of(WtoEpingSpider)
+    with pytest.raises(CrawlError, match="items"):
+        list(spider.parse(TextResponse(url="file:///x.json", body=b'{"results": []}')))
+
+
+def test_eping_html_in_text_becomes_clean_text():
+    assert _text("<p>Toys&nbsp;and <b>games</b></p>\n<br/>for  children") == \
+        "Toys and games for children"
+
+
+def test_eping_live_crawl_needs_a_key(monkeypatch):
+    monkeypatch.delenv("MARKETPASS_EPING_KEY", raising=False)
+    spider = WtoEpingSpider.from_crawler(get_crawler(WtoEpingSpider))
+    with pytest.raises(CrawlError, match="MARKETPASS_EPING_KEY"):
+        list(spider.initial_requests())
+
+
+def test_hs_nomenclature_replay():
+    cls = SPIDERS["hs_nomenclature"]
+    spider = spider_of(cls)
+    sections_request = next(spider.parse_sections(response(cls.sources_dir() / "sections.csv"),
+                                                  codes_url="file:///unused.csv"))
+    sections = sections_request.cb_kwargs["sections"]
+    assert len(sections) == 21
+    records = records_of(spider.parse(response(cls.sources_dir() / "harmonized-system.csv"),
+                                      sections=sections))
+    assert len(records) >= cls.min_records
+    by_code = {r["code"]: r for r in records}
+    assert by_code["85"]["parent"] is None and by_code["85"]["level"] == 2
+    lithium = by_code["850760"]
+    assert lithium["parent"] == "8507" and lithium["section"] == "XVI"
+    assert "lithium-ion" in lithium["description"].lower()
+    assert lithium["section_name"]
+    assert {r["level"] for r in records} == {2, 4, 6}
