@@ -1,0 +1,44 @@
+# MarketPass — `make run` serves the site with the bundled data; `make test` runs every test.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench install translations compile-translations lint serve snapshot clean
+
+run: install compile-translations snapshot
+	$(BIN)/marketpass serve --port $(PORT)
+
+test: install compile-translations
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python -m bench.run
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Load the bundled snapshot (recorded responses of every source) on first start.
+snapshot: install
+	$(BIN)/marketpass load-snapshot --if-empty
+
+# The pybabel round trip: extract marked strings, update every catalogue, compile.
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel compile -d translations
+
+compile-translations: install
+	$(BIN)/pybabel compile -q -d translations
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf var/ .pytest_cache
