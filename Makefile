@@ -30,8 +30,10 @@ snapshot: install
 
 # The pybabel round trip: extract marked strings, update every catalogue, compile.
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 \
+		-c TRANSLATORS: --sort-by-file --no-wrap --project MarketPass --version 0.1.0 \
+		-o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-wrap
 	$(BIN)/pybabel compile -d translations
 
 compile-translations: install

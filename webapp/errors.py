@@ -1,0 +1,57 @@
+"""Error responses: JSON under /api/, an HTML page elsewhere, always in the reader's language."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
+
+from search.backend import BackendError
+
+TITLES = {
+    400: _l("Bad request"),
+    404: _l("Not found"),
+    405: _l("Method not allowed"),
+    500: _l("Server error"),
+    503: _l("Service unavailable"),
+}
+MESSAGES = {
+    400: _l("The request could not be understood."),
+    404: _l("There is nothing at this address."),
+    405: _l("This address does not accept that method."),
+    500: _l("Something went wrong on our side. Please try again later."),
+    503: _l("The search service is not available at the moment. Please try again later."),
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _message(exc: HTTPException) -> str:
+    """Our own translated description if one was given; werkzeug's defaults are English only."""
+    if exc.description and exc.description != type(exc).description:
+        return str(exc.description)
+    return str(MESSAGES.get(exc.code or 500, exc.name))
+
+
+def handle_http(exc: HTTPException) -> tuple[Response | str, int]:
+    code = exc.code or 500
+    message = _message(exc)
+    if wants_json():
+        return jsonify(error={"code": code, "message": message}), code
+    title = str(TITLES.get(code, exc.name))
+    return render_template("error.html", code=code, title=title, message=message), code
+
+
+def handle_backend(exc: BackendError) -> tuple[Response | str, int]:
+    # The reason (paths, hosts) is for operators, not for the public page.
+    current_app.logger.error("search backend unavailable: %s", exc)
+    return handle_http(ServiceUnavailable())
+
+
+def init_app(app: Flask) -> None:
+    # Registered for HTTPException, this also renders unhandled errors: Flask wraps them in
+    # InternalServerError before looking for a handler.
+    app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(BackendError, handle_backend)

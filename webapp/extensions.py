@@ -1,0 +1,55 @@
+"""Extensions, created once at import and bound to each app with ``init_app``."""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Flask, current_app
+from flask_babel import Babel
+
+from search.backend import SearchBackend, open_backend
+from search.settings import Settings
+
+babel = Babel()
+
+
+class _State:
+    """One app's settings and its search backend, opened on first use.
+
+    Opening lazily means a pre-forking server (gunicorn) opens one backend per worker process
+    after the fork, instead of sharing connections made in the parent.
+    """
+
+    def __init__(self, settings: Settings, backend: SearchBackend | None) -> None:
+        self.settings = settings
+        self._backend = backend
+        self._lock = threading.Lock()
+
+    def backend(self) -> SearchBackend:
+        if self._backend is None:
+            with self._lock:
+                if self._backend is None:
+                    self._backend = open_backend(self.settings)
+        return self._backend
+
+
+class MarketPass:
+    """Access to the current app's settings and search backend from views."""
+
+    key = "marketpass"
+
+    def init_app(
+        self, app: Flask, settings: Settings, backend: SearchBackend | None = None
+    ) -> None:
+        app.extensions[self.key] = _State(settings, backend)
+
+    @property
+    def settings(self) -> Settings:
+        return current_app.extensions[self.key].settings
+
+    @property
+    def backend(self) -> SearchBackend:
+        return current_app.extensions[self.key].backend()
+
+
+marketpass = MarketPass()

@@ -1,0 +1,216 @@
+"""Names people read for kinds, record fields and coded values, and the title of a record.
+
+Fields without a label here are still shown, under their name made readable, so a new field
+appears on record pages before anyone writes a label for it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+
+from search.records import PROVENANCE
+
+KIND_LABELS = {
+    "notification": _l("TBT notifications"),
+    "regulation": _l("Technical regulations"),
+    "scheme": _l("Certification schemes"),
+    "arrangement": _l("Mutual recognition arrangements"),
+    "body": _l("Conformity assessment bodies"),
+    "hscode": _l("HS codes"),
+}
+
+KIND_NAMES = {
+    "notification": _l("Notification"),
+    "regulation": _l("Regulation"),
+    "scheme": _l("Certification scheme"),
+    "arrangement": _l("Arrangement"),
+    "body": _l("Body"),
+    "hscode": _l("HS code"),
+}
+
+FACET_LABELS = {"kind": _l("Type of record"), "country": _l("Country or member")}
+
+
+def kind_count(kind: str, n: int) -> str:
+    """"3 certification schemes", with the plural form of the reader's language."""
+    counters = {
+        "notification": lambda: ngettext("%(num)d notification", "%(num)d notifications", n),
+        "regulation": lambda: ngettext("%(num)d regulation", "%(num)d regulations", n),
+        "scheme": lambda: ngettext(
+            "%(num)d certification scheme", "%(num)d certification schemes", n
+        ),
+        "arrangement": lambda: ngettext(
+            "%(num)d recognition arrangement", "%(num)d recognition arrangements", n
+        ),
+        "body": lambda: ngettext(
+            "%(num)d conformity assessment body", "%(num)d conformity assessment bodies", n
+        ),
+        "hscode": lambda: ngettext("%(num)d HS code", "%(num)d HS codes", n),
+    }
+    return counters[kind]() if kind in counters else f"{n} {kind}"
+
+
+FIELD_LABELS = {
+    "id": _l("Identifier"),
+    "source": _l("Source"),
+    "source_url": _l("Source address"),
+    "fetched_at": _l("Retrieved"),
+    "content_hash": _l("Content hash"),
+    "language": _l("Language"),
+    "note": _l("Note"),
+    "symbol": _l("Document symbol"),
+    "area": _l("Agreement"),
+    "member": _l("Notifying member"),
+    "member_name": _l("Member (WTO name)"),
+    "type": _l("Type"),
+    "base_symbol": _l("Original notification"),
+    "parent_symbol": _l("Notification amended"),
+    "distribution_date": _l("Date of distribution"),
+    "comment_deadline": _l("Final date for comments"),
+    "adoption_date": _l("Proposed date of adoption"),
+    "entry_into_force_date": _l("Proposed date of entry into force"),
+    "adoption_text": _l("Adoption (as notified)"),
+    "entry_into_force_text": _l("Entry into force (as notified)"),
+    "title": _l("Title"),
+    "description": _l("Description"),
+    "products": _l("Products covered"),
+    "hs_codes": _l("HS codes"),
+    "ics_codes": _l("ICS codes"),
+    "objectives": _l("Objectives"),
+    "keywords": _l("Keywords"),
+    "agency": _l("Responsible agency"),
+    "links": _l("Documents"),
+    "related": _l("Related notifications"),
+    "joint_symbols": _l("Joint notifications"),
+    "translations": _l("Translations"),
+    "external_id": _l("External identifier"),
+    "jurisdiction": _l("Jurisdiction"),
+    "identifier": _l("Official identifier"),
+    "schemes": _l("Schemes"),
+    "categories": _l("Product categories"),
+    "status": _l("Status"),
+    "adopted": _l("Adopted"),
+    "in_force": _l("In force since"),
+    "market": _l("Market"),
+    "name": _l("Name"),
+    "short_name": _l("Short name"),
+    "mark": _l("Conformity mark"),
+    "authority": _l("Authority"),
+    "legal_basis": _l("Legal basis"),
+    "mandatory": _l("Mandatory or voluntary"),
+    "route": _l("Conformity assessment route"),
+    "hs_prefixes": _l("HS codes covered"),
+    "cb_accepted": _l("CB test certificates accepted"),
+    "accepts": _l("Accepts"),
+    "in_country_testing": _l("In-country testing"),
+    "local_representative": _l("Local representative"),
+    "validity": _l("Validity"),
+    "lead_time": _l("Lead time"),
+    "regulations": _l("Regulations"),
+    "parties": _l("Parties"),
+    "sectors": _l("Sectors"),
+    "effect": _l("Effect"),
+    "signed": _l("Signed"),
+    "country": _l("Country"),
+    "roles": _l("Roles"),
+    "standards": _l("Standards"),
+    "arrangements": _l("Arrangements"),
+    "code": _l("Code"),
+    "level": _l("Level (digits)"),
+    "section": _l("Section"),
+    "parent": _l("Heading"),
+    "edition": _l("Edition"),
+    "labels": _l("Names in other languages"),
+    "sources": _l("Sources"),
+    "verified": _l("Verified against a source"),
+    "verified_on": _l("Verified on"),
+    "url": _l("Address"),
+    "label": _l("Label"),
+    "supports": _l("Supports"),
+    "phase": _l("Phase"),
+    "role": _l("Role"),
+    "since": _l("Since"),
+    "until": _l("Until"),
+    "joined": _l("Joined"),
+}
+
+VALUE_LABELS = {
+    "type": {
+        "regular": _l("Regular notification"),
+        "revision": _l("Revision"),
+        "addendum": _l("Addendum"),
+        "corrigendum": _l("Corrigendum"),
+        "supplement": _l("Supplement"),
+        "multilateral": _l("Multilateral"),
+        "regional": _l("Regional"),
+        "bilateral": _l("Bilateral"),
+        "fta-chapter": _l("Free trade agreement chapter"),
+        "peer": _l("Peer evaluation scheme"),
+    },
+    "mandatory": {
+        "mandatory": _l("Mandatory"),
+        "voluntary": _l("Voluntary"),
+        "unknown": _l("Not known"),
+    },
+    "cb_accepted": {
+        "yes": _l("Yes"), "no": _l("No"), "partly": _l("Partly"), "unknown": _l("Not known"),
+    },
+}
+
+# Fields holding country codes (shown with their CLDR name) and ids of other records (linked).
+COUNTRY_FIELDS = frozenset({"member", "market", "jurisdiction", "country"})
+LANGUAGE_FIELDS = frozenset({"language"})
+ID_FIELDS = frozenset(
+    {"related", "joint_symbols", "base_symbol", "parent_symbol", "regulations", "arrangements",
+     "schemes"}
+)
+
+
+def field_label(name: str) -> str:
+    if name in FIELD_LABELS:
+        return str(FIELD_LABELS[name])
+    return re.sub(r"[_\-]+", " ", str(name)).strip().capitalize()
+
+
+def value_label(field: str, value: object) -> str | None:
+    """The label of a coded value, or None when the value is free text."""
+    label = VALUE_LABELS.get(field, {}).get(value) if isinstance(value, str) else None
+    return str(label) if label is not None else None
+
+
+def kind_label(kind: str) -> str:
+    return str(KIND_LABELS.get(kind, kind))
+
+
+def kind_name(kind: str) -> str:
+    return str(KIND_NAMES.get(kind, kind))
+
+
+def record_title(record: dict) -> str:
+    """What a record is called: its title, name or (HS codes) code and description."""
+    if record.get("kind") == "hscode":
+        return f"{record.get('code', '')} {record.get('description', '')}".strip()
+    return record.get("title") or record.get("name") or record.get("description") or record["id"]
+
+
+def _is_empty(value: object) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+# Fields every record of a family shares; they come after what makes the record itself.
+TRAILING_FIELDS = ("sources", "verified", "language", "note")
+
+
+def record_fields(record: dict) -> list[tuple[str, object]]:
+    """The record's own fields in stored order, shared fields last; id, kind and provenance
+    are shown apart, and a pointer to the record itself (an original notification's base
+    symbol) is left out."""
+    skip = {"id", "kind", *PROVENANCE}
+    fields = [
+        (k, v) for k, v in record.items()
+        if k not in skip and not _is_empty(v) and not (k in ID_FIELDS and v == record["id"])
+    ]
+    return sorted(fields, key=lambda kv: kv[0] in TRAILING_FIELDS)

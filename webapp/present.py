@@ -1,0 +1,68 @@
+"""One search result or record, as the plain data both the HTML pages and the JSON API render."""
+
+from __future__ import annotations
+
+import math
+
+from flask import url_for
+
+from search.query import Hit, SearchResult
+from webapp.i18n import country_name
+from webapp.labels import kind_label, record_title
+
+
+def record_url(record_id: str) -> str:
+    return url_for("pages.record", record_id=record_id, _external=True)
+
+
+def item(hit: Hit) -> dict:
+    record = hit.record
+    return {
+        "id": hit.id,
+        "kind": hit.kind,
+        "title": record_title(record),
+        "url": record_url(hit.id),
+        "highlights": hit.highlights,
+        "source": record.get("source"),
+        "source_url": record.get("source_url"),
+        "fetched_at": record.get("fetched_at"),
+        "record": record,
+    }
+
+
+def facet_label(name: str, value: str) -> str:
+    if name == "kind":
+        return kind_label(value)
+    if name in ("country", "countries"):
+        return country_name(value)
+    return value
+
+
+def result(found: SearchResult) -> dict:
+    """The page of hits with totals and labelled facet counts."""
+    return {
+        "total": found.total,
+        "page": found.page,
+        "per_page": found.per_page,
+        "pages": max(1, math.ceil(found.total / found.per_page)),
+        "items": [item(hit) for hit in found.hits],
+        "facets": {
+            name: [{"value": v, "count": n, "label": facet_label(name, v)} for v, n in counts]
+            for name, counts in found.facets.items()
+        },
+    }
+
+
+def record(data: dict) -> dict:
+    """A record with what any reader needs first: its title, address and provenance."""
+    return {
+        "id": data["id"],
+        "kind": data["kind"],
+        "title": record_title(data),
+        "url": record_url(data["id"]),
+        "source": data.get("source"),
+        "source_url": data.get("source_url"),
+        "fetched_at": data.get("fetched_at"),
+        "content_hash": data.get("content_hash"),
+        "record": data,
+    }

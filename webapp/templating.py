@@ -1,0 +1,46 @@
+"""Helpers templates call to render records generically (see ``_macros.html``)."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+
+from webapp import labels
+
+_URL = re.compile(r"(https?|ftp)://\S+\Z")
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?\Z")
+
+
+def is_url(value: object) -> bool:
+    """Only web addresses become links: a record could carry a ``javascript:`` string."""
+    return isinstance(value, str) and bool(_URL.match(value))
+
+
+def is_date(value: object) -> bool:
+    return isinstance(value, str) and bool(_ISO.match(value))
+
+
+def present_value(value: object) -> bool:
+    return value not in (None, "", [], {})
+
+
+def as_link(value: dict) -> tuple[str, str, list[tuple[str, object]]] | None:
+    """A mapping with a web address (links, sources) as (url, label, the other fields)."""
+    url = value.get("url")
+    if not is_url(url):
+        return None
+    label = value.get("label") or value.get("title") or url
+    rest = [(k, v) for k, v in value.items()
+            if k not in ("url", "label", "title") and present_value(v)]
+    return url, label, rest
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        is_url=is_url, is_date=is_date, present_value=present_value, as_link=as_link,
+        field_label=labels.field_label, value_label=labels.value_label,
+        kind_label=labels.kind_label, kind_name=labels.kind_name, kind_count=labels.kind_count,
+        facet_labels=labels.FACET_LABELS, country_fields=labels.COUNTRY_FIELDS,
+        id_fields=labels.ID_FIELDS, language_fields=labels.LANGUAGE_FIELDS,
+    )

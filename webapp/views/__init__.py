@@ -1,0 +1,13 @@
+"""The blueprints of the site, registered in one place."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from webapp.views import api, health, pages
+
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp, url_prefix="/api/v1")
+    app.register_blueprint(health.bp)

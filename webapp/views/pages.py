@@ -1,0 +1,37 @@
+"""HTML pages: home, search and one record. Their JSON twins are in ``api``."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
+
+from search.records import KINDS
+from webapp import present
+from webapp.extensions import marketpass
+from webapp.labels import record_fields
+from webapp.params import search_request
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def home() -> str:
+    counts = marketpass.backend.counts()
+    return render_template("home.html", counts=[(k, counts.get(k, 0)) for k in KINDS])
+
+
+@bp.get("/search")
+def search() -> str:
+    wanted = search_request(request.args)
+    found = present.result(marketpass.backend.search(wanted))
+    return render_template("search.html", q=wanted.text, result=found, filters=wanted.filters)
+
+
+@bp.get("/records/<path:record_id>")
+def record(record_id: str) -> str:
+    data = marketpass.backend.get(record_id)
+    if data is None:
+        abort(404, _("There is no record with the identifier “%(id)s”.", id=record_id))
+    return render_template(
+        "record.html", item=present.record(data), fields=record_fields(data)
+    )
