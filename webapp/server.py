@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import runpy
 from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
@@ -15,10 +16,10 @@ class _App(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
-        if CONFIG.exists():
-            self.load_config_from_file(str(CONFIG))
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
+        config = runpy.run_path(str(CONFIG)) if CONFIG.exists() else {}
+        for key, value in {**config, **self.options}.items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key, value)
 
     def load(self):
         from webapp import create_app
