@@ -13,7 +13,7 @@ COPY webapp ./webapp
 COPY translations ./translations
 COPY babel.cfg gunicorn.conf.py ./
 RUN pip install --no-cache-dir -e . \
-    && pybabel compile -q -d translations \
+    && pybabel -q compile -d translations \
     && useradd --create-home --uid 10001 marketpass \
     && mkdir -p /app/var && chown marketpass /app/var
 USER marketpass

@@ -37,7 +37,7 @@ translations: install
 	$(BIN)/pybabel compile -d translations
 
 compile-translations: install
-	$(BIN)/pybabel compile -q -d translations
+	$(BIN)/pybabel -q compile -d translations
 
 lint: install
 	$(BIN)/ruff check .
