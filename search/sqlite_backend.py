@@ -181,7 +181,7 @@ class SqliteBackend(SearchBackend):
             mask, scores = _match(conn, cols, parsed)
             mask = _filter(cols, mask, request.filters)
             facets = {name: cols.facet(name, mask, request.facet_size) for name in request.facets}
-            page = _order(cols, mask, scores, request)
+            page = _order(cols, mask, scores, request, ranked=bool(parsed.groups))
             hits, texts = _fetch(conn, cols, page, scores)
         if request.highlight:
             add_highlights(hits, texts, parsed.terms)
@@ -284,11 +284,11 @@ def _filter(cols: Columns, mask: np.ndarray, filters: Iterable[Term | Range]) ->
 
 
 def _order(
-    cols: Columns, mask: np.ndarray, scores: np.ndarray, request: SearchRequest
+    cols: Columns, mask: np.ndarray, scores: np.ndarray, request: SearchRequest, ranked: bool
 ) -> np.ndarray:
     """Positions of the requested page, in a total order (ties broken by id)."""
     candidates = np.flatnonzero(mask)
-    if request.sort == "relevance" and request.text.strip():
+    if request.sort == "relevance" and ranked:
         primary = -scores[candidates]
     else:
         # Without text to rank by, "relevance" means newest first.

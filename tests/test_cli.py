@@ -18,7 +18,8 @@ EPING = Path(__file__).resolve().parent.parent / "crawlers" / "sources" / "wto_e
 
 
 def run(db: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MARKETPASS_DB": str(db)}
+    # The CLI tests use the embedded backend; the contract suite covers Elasticsearch.
+    env = {**os.environ, "MARKETPASS_DB": str(db), "MARKETPASS_SEARCH_URL": ""}
     return subprocess.run([sys.executable, "-m", "webapp.cli", *args], env=env,
                           capture_output=True, text=True, timeout=300)
 
@@ -91,3 +92,25 @@ def test_index_rebuild(snapshot_db):
 def test_unknown_spider_is_a_usage_error(tmp_path):
     result = run(tmp_path / "x.db", "crawl", "no_such_spider", "--replay")
     assert result.returncode == 2 and "unknown spider" in result.stderr
+
+
+def test_load_snapshot_into_elasticsearch(es_url, tmp_path):
+    prefix = f"test-cli-{tmp_path.name[-8:].lower()}"
+    env = {**os.environ, "MARKETPASS_DB": str(tmp_path / "m.db"),
+           "MARKETPASS_SEARCH_URL": es_url, "MARKETPASS_INDEX_PREFIX": prefix}
+    command = [sys.executable, "-m", "webapp.cli"]
+    try:
+        loaded = subprocess.run([*command, "load-snapshot"], env=env, capture_output=True,
+                                text=True, timeout=600)
+        assert loaded.returncode == 0, loaded.stderr
+        shown = subprocess.run([*command, "index", "status", "--json"], env=env,
+                               capture_output=True, text=True, timeout=120)
+        info = json.loads(shown.stdout)
+        assert info["backend"] == "elasticsearch"
+        assert info["counts"] == info["store_counts"] and info["counts"]["notification"] == 25
+    finally:
+        from search.es_backend import ElasticsearchBackend
+
+        client = ElasticsearchBackend(es_url, prefix=prefix).client
+        for index in client.indices.get(index=f"{prefix}-*"):
+            client.indices.delete(index=index)
