@@ -82,6 +82,8 @@ class StorePipeline:
         stats = self.crawler.stats
         if reason != "finished":
             return f"closed: {reason}"
+        if error := stats.get_value("marketpass/error"):
+            return error
         if errors := stats.get_value("spider_exceptions/count", 0):
             return f"{errors} spider error(s); see the log"
         if errors := stats.get_value("downloader/exception_count", 0):

@@ -147,10 +147,11 @@ class ElasticsearchBackend(SearchBackend):
         removed = 0
         for doc_id in ids:
             try:
-                self.client.delete(index=self.alias, id=doc_id)
+                self._call(self.client.delete, index=self.alias, id=doc_id)
                 removed += 1
-            except NotFoundError:
-                continue
+            except BackendError as exc:
+                if not isinstance(exc.__cause__, NotFoundError):
+                    raise
         self._call(self.client.indices.refresh, index=self.alias)
         return removed
 
@@ -175,6 +176,8 @@ class ElasticsearchBackend(SearchBackend):
             found = self.client.get(index=self.alias, id=doc_id, source_includes=["record"])
         except NotFoundError:
             return None
+        except (ApiError, TransportError) as exc:
+            raise BackendError(f"Elasticsearch at {self.url} refused get: {exc}") from exc
         return found["_source"]["record"]
 
     def counts(self) -> dict[str, int]:
@@ -189,8 +192,10 @@ class ElasticsearchBackend(SearchBackend):
         return {
             "backend": self.name,
             "location": self.url,
+            "alias": self.alias,
             "index": ", ".join(self._indices()),
             "mapping_version": MAPPING_VERSION,
+            "cluster": health["cluster_name"],
             "cluster_status": health["status"],
             "counts": counts,
             "total": sum(counts.values()),

@@ -114,3 +114,14 @@ def test_load_snapshot_into_elasticsearch(es_url, tmp_path):
         client = ElasticsearchBackend(es_url, prefix=prefix).client
         for index in client.indices.get(index=f"{prefix}-*"):
             client.indices.delete(index=index)
+
+
+def test_a_live_crawl_without_access_fails_with_the_reason(tmp_path):
+    env_db = tmp_path / "x.db"
+    result = subprocess.run(
+        [sys.executable, "-m", "webapp.cli", "crawl", "wto_eping"],
+        env={**os.environ, "MARKETPASS_DB": str(env_db), "MARKETPASS_SEARCH_URL": "",
+             "MARKETPASS_EPING_KEY": ""},
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "MARKETPASS_EPING_KEY" in result.stdout

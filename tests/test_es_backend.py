@@ -5,6 +5,9 @@ The shared behaviour is in test_search_contract.py, which runs against this back
 
 from __future__ import annotations
 
+import socket
+import threading
+
 import pytest
 
 from search.backend import BackendError
@@ -93,7 +96,8 @@ def test_status_reports_the_cluster(es_backend):
     es_backend.upsert([doc(notification("G/TBT/N/EU/1", title="Toys"))])
     status = es_backend.status()
     assert status["backend"] == "elasticsearch" and status["counts"] == {"notification": 1}
-    assert status["cluster_status"] in ("green", "yellow")
+    assert status["cluster_status"] in ("green", "yellow") and status["cluster"]
+    assert status["alias"] == es_backend.alias and status["index"].startswith(es_backend.alias)
 
 
 def test_unreachable_cluster_is_a_backend_error():
@@ -117,3 +121,91 @@ def test_the_site_runs_on_elasticsearch(es_backend):
     found = client.get("/api/v1/search?q=lithium").get_json()
     assert [i["id"] for i in found["items"]] == ["G/TBT/N/EU/1"]
     assert client.get("/records/G/TBT/N/EU/1").status_code == 200
+
+
+class Forwarder:
+    """A TCP relay on a fixed port to the real cluster: the 'network' between app and cluster.
+
+    Stopping it is the cluster going away, starting it again is the cluster coming back.
+    """
+
+    def __init__(self, port: int, target: tuple[str, int]) -> None:
+        self.port, self.target, self.server = port, target, None
+        self.open: list[socket.socket] = []
+
+    def start(self) -> None:
+        import socketserver
+
+        target, open_sockets = self.target, self.open
+
+        class Relay(socketserver.BaseRequestHandler):
+            def handle(self):
+                upstream = socket.create_connection(target)
+                open_sockets.extend([upstream, self.request])
+                pipe = threading.Thread(target=_pump, args=(upstream, self.request), daemon=True)
+                pipe.start()
+                _pump(self.request, upstream)
+                pipe.join(timeout=5)
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), Relay)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        """Refuse new connections and cut the open ones, as a cluster that went down would."""
+        self.server.shutdown()
+        self.server.server_close()
+        for s in self.open:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.open.clear()
+
+
+def _pump(source, sink) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s in (source, sink):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def test_pages_answer_503_while_the_cluster_is_down_and_recover_by_themselves(es_url):
+    from urllib.parse import urlparse
+
+    from tests.es_cluster import free_port
+    from webapp import create_app
+
+    real = urlparse(es_url)
+    port = free_port()
+    backend = ElasticsearchBackend(f"http://127.0.0.1:{port}", prefix="test-outage")
+    backend.client = backend.client.options(request_timeout=5, max_retries=0)
+    client = create_app({"TESTING": True, "BACKEND": backend}).test_client()
+    relay = Forwarder(port, (real.hostname, real.port))
+    try:
+        down = client.get("/api/v1/search?q=toys")
+        assert down.status_code == 503 and down.get_json()["error"]["message"]
+        assert client.get("/healthz").status_code == 503
+        assert client.get("/search?q=toys").status_code == 503
+        relay.start()
+        backend.upsert([doc(notification("G/TBT/N/EU/1", title="Toys"))])
+        assert client.get("/api/v1/search?q=toys").get_json()["total"] == 1
+        assert client.get("/healthz").get_json()["status"] == "ok"
+        relay.stop()
+        assert client.get("/api/v1/search?q=toys").status_code == 503
+        relay.start()
+        assert client.get("/api/v1/search?q=toys").status_code == 200
+    finally:
+        if relay.server:
+            relay.stop()
+        real_client = ElasticsearchBackend(es_url, prefix="test-outage").client
+        for index in real_client.indices.get(index="test-outage-*"):
+            real_client.indices.delete(index=index)

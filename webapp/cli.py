@@ -127,6 +127,9 @@ def index_status(as_json: bool) -> None:
         return
     click.echo(f"backend: {status['backend']} ({status['location']}), "
                f"mapping v{status['mapping_version']}")
+    for key in ("cluster", "cluster_status", "alias", "index"):
+        if key in status:
+            click.echo(f"  {key}: {status[key]}")
     for kind, count in sorted(status["counts"].items()):
         stored = status["store_counts"].get(kind, 0)
         click.echo(f"  {kind:<14}{count:>8} indexed {stored:>8} stored")

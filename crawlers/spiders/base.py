@@ -60,7 +60,14 @@ class MarketPassSpider(scrapy.Spider):
         return {"source": self.name, "source_url": source_url, "fetched_at": self.fetched_at()}
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        for request in self.initial_requests():
+        try:
+            requests = list(self.initial_requests())
+        except CrawlError as exc:
+            # Recorded in the stats so the pipeline fails the crawl with this reason.
+            self.logger.error("%s", exc)
+            self.crawler.stats.set_value("marketpass/error", str(exc))
+            return
+        for request in requests:
             yield request
 
     def initial_requests(self) -> Iterator[scrapy.Request]:
