@@ -1,21 +1,21 @@
-"""Compact in-memory columns of the SQLite index: filters, facet counts and sort keys.
+"""Compact in-memory columns of the SQLite index: filters, facet counts, sort and rank inputs.
 
-Documents are addressed by their position in rowid order. A keyword field is kept as two parallel
-arrays (document position, value code) plus postings by value, so a filter is a union of
-postings and a facet is one ``bincount`` over the entries of the matching documents.
+Documents are addressed by their position in rowid order. Each document stores its keyword
+values as a blob of (field, value code) int32 pairs, so loading every document's values is one
+concatenation and a reshape, not a Python loop over values. A keyword field is then two parallel
+arrays (document position, value code) plus postings by value: a filter is a union of postings
+and a facet is one ``bincount`` over the entries of the matching documents.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
 
 import numpy as np
 
-from search.fields import DATE_FIELDS, KEYWORD_FIELDS
+from search.fields import DATE_FIELDS, KEYWORD_FIELDS, TEXT_FIELDS
 
-_MISSING_LOW = np.int64(0)
 _MISSING_HIGH = np.int64(99_999_999)
 
 
@@ -26,7 +26,7 @@ def date_number(value: str | None) -> int | None:
 
 @dataclass
 class KeywordColumn:
-    vocab: list[str]
+    vocab: list[str]        # values in sorted order; a value's code is its index here
     codes: dict[str, int]
     doc: np.ndarray         # document position of each entry
     value: np.ndarray       # value code of each entry
@@ -34,15 +34,19 @@ class KeywordColumn:
     offsets: np.ndarray     # postings[offsets[c]:offsets[c + 1]] hold value code c
 
     @classmethod
-    def build(cls, pairs: list[tuple[int, str]]) -> KeywordColumn:
-        vocab = sorted({v for _, v in pairs})
-        codes = {v: i for i, v in enumerate(vocab)}
-        doc = np.fromiter((d for d, _ in pairs), dtype=np.int32, count=len(pairs))
-        value = np.fromiter((codes[v] for _, v in pairs), dtype=np.int32, count=len(pairs))
-        order = np.argsort(value, kind="stable")
+    def build(cls, doc: np.ndarray, stored: np.ndarray, names: dict[int, str]) -> KeywordColumn:
+        """From entries with stored (database) value codes to a column with dense sorted codes."""
+        present, dense = np.unique(stored, return_inverse=True)
+        labels = [names[int(c)] for c in present]
+        order = np.argsort(np.array(labels, dtype=object)) if labels else np.array([], int)
+        rank = np.empty(len(order), dtype=np.int32)
+        rank[order] = np.arange(len(order), dtype=np.int32)
+        value = rank[dense] if len(dense) else dense.astype(np.int32)
+        vocab = [labels[i] for i in order]
+        by_value = np.argsort(value, kind="stable")
         offsets = np.zeros(len(vocab) + 1, dtype=np.int64)
         np.cumsum(np.bincount(value, minlength=len(vocab)), out=offsets[1:])
-        return cls(vocab, codes, doc, value, doc[order], offsets)
+        return cls(vocab, {v: i for i, v in enumerate(vocab)}, doc, value, doc[by_value], offsets)
 
     def any_of(self, values: tuple[str, ...], size: int) -> np.ndarray:
         mask = np.zeros(size, dtype=bool)
@@ -65,6 +69,7 @@ class Columns:
     rowids: np.ndarray
     id_rank: np.ndarray
     title_rank: np.ndarray
+    lengths: np.ndarray     # analysed terms per document, all text fields together
     keywords: dict[str, KeywordColumn]
     dates: dict[str, np.ndarray]
 
@@ -74,25 +79,22 @@ class Columns:
 
     @classmethod
     def load(cls, conn: sqlite3.Connection, generation: str) -> Columns:
+        lengths = " + ".join(f"{name}_len" for name in TEXT_FIELDS)
         rows = conn.execute(
-            f"SELECT rowid, id, title_sort, terms, {', '.join(DATE_FIELDS)} "
+            f"SELECT rowid, id, title_sort, kw, {lengths}, {', '.join(DATE_FIELDS)} "
             "FROM idx_docs ORDER BY rowid"
         ).fetchall()
-        pairs: dict[str, list[tuple[int, str]]] = {name: [] for name in KEYWORD_FIELDS}
-        for position, row in enumerate(rows):
-            for name, values in json.loads(row[3]).items():
-                pairs[name].extend((position, v) for v in values)
-        dates = {
-            name: np.array([date_number(r[4 + i]) or 0 for r in rows], dtype=np.int64)
-            for i, name in enumerate(DATE_FIELDS)
-        }
+        columns = list(zip(*rows, strict=True)) if rows else [()] * (5 + len(DATE_FIELDS))
+        names: dict[int, str] = dict(conn.execute("SELECT code, value FROM idx_values"))
         return cls(
             generation=generation,
-            rowids=np.array([r[0] for r in rows], dtype=np.int64),
-            id_rank=_ranks([r[1] for r in rows]),
-            title_rank=_ranks([r[2] for r in rows]),
-            keywords={name: KeywordColumn.build(p) for name, p in pairs.items()},
-            dates=dates,
+            rowids=np.array(columns[0], dtype=np.int64),
+            id_rank=_ranks(columns[1]),
+            title_rank=_ranks(columns[2]),
+            lengths=np.array(columns[4], dtype=np.float64),
+            keywords=_keyword_columns(columns[3], names),
+            dates={name: np.array([date_number(d) or 0 for d in columns[5 + i]], dtype=np.int64)
+                   for i, name in enumerate(DATE_FIELDS)},
         )
 
     def positions(self, rowids: np.ndarray) -> np.ndarray:
@@ -126,7 +128,18 @@ class Columns:
         return key
 
 
-def _ranks(values: list[str]) -> np.ndarray:
+def _keyword_columns(blobs: tuple[bytes, ...], names: dict[int, str]) -> dict[str, KeywordColumn]:
+    counts = np.fromiter((len(b) // 8 for b in blobs), dtype=np.int64, count=len(blobs))
+    pairs = np.frombuffer(b"".join(blobs), dtype=np.int32).reshape(-1, 2)
+    doc = np.repeat(np.arange(len(blobs), dtype=np.int32), counts)
+    columns = {}
+    for index, name in enumerate(KEYWORD_FIELDS):
+        selected = pairs[:, 0] == index
+        columns[name] = KeywordColumn.build(doc[selected], pairs[selected, 1], names)
+    return columns
+
+
+def _ranks(values: tuple[str, ...]) -> np.ndarray:
     order = sorted(range(len(values)), key=values.__getitem__)
     ranks = np.empty(len(values), dtype=np.int64)
     ranks[order] = np.arange(len(values), dtype=np.int64)

@@ -252,7 +252,9 @@ def _aggs(request: SearchRequest) -> dict:
 
 def _sort(request: SearchRequest) -> list:
     if request.sort == "relevance" and parse_text(request.text).groups:
-        return [{"_score": "desc"}, {"id": "asc"}]
+        # Equally relevant records: newest first, then by id (as the SQLite backend does).
+        return [{"_score": "desc"}, {"date": {"order": "desc", "missing": "_last"}},
+                {"id": "asc"}]
     sort = "-date" if request.sort == "relevance" else request.sort
     name, order = sort.lstrip("-"), "desc" if sort.startswith("-") else "asc"
     field = "title_sort" if name == "title" else name

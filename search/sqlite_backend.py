@@ -1,13 +1,14 @@
-"""Embedded search: SQLite FTS5 for text, in-memory columns for filters, facets and sorting.
+"""Embedded search: SQLite FTS5 finds text matches, numpy columns do everything else.
 
-FTS5 finds and ranks the text matches (bm25 with the field boosts). Filters, facet counts and
-sort keys come from compact numpy columns of every document's keyword and date values, so a
-search is one FTS query plus a few vectorised passes instead of a SQL ``GROUP BY`` per facet.
+FTS5 (over the analysed text, stored once in ``idx_docs`` as its external content) decides which
+documents match. Ranking (``search.ranking``), filters, facet counts and sort keys work on
+compact in-memory numpy columns (``search.columns``), so a search is a few FTS lookups plus
+vectorised passes instead of per-row SQL functions and a ``GROUP BY`` per facet.
+
 The columns are reloaded when another connection or process changed the index (a generation
 counter in ``idx_meta``), inside the same read transaction as the query, so they always agree.
-
-Every write is one transaction and a rebuild drops and refills the tables in one transaction:
-with WAL, readers keep seeing the previous complete index until the commit.
+Every write is one transaction; a rebuild drops and refills the tables in one transaction, so
+with WAL readers keep seeing the previous complete index until the commit.
 """
 
 from __future__ import annotations
@@ -15,42 +16,45 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from search.analysis import index_text
+from search.analysis import tokens
 from search.backend import BackendError, SearchBackend, add_highlights
 from search.columns import Columns, date_number
 from search.fields import DATE_FIELDS, KEYWORD_FIELDS, MAPPING_VERSION, TEXT_FIELDS, Document
-from search.query import Hit, ParsedQuery, Range, SearchRequest, SearchResult, Term, parse_text
+from search.query import Hit, Range, SearchRequest, SearchResult, Term, parse_text
+from search.ranking import match
 
+# The on-disk layout of this backend; a change of it or of the field model rebuilds the index.
+SCHEMA_VERSION = f"{MAPPING_VERSION}.2"
 _TOKENIZER = "unicode61 remove_diacritics 0 tokenchars '.,'''"
-_DATE_COLUMNS = ", ".join(f"{name} TEXT" for name in DATE_FIELDS)
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS idx_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS idx_docs (
-    rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
-    record TEXT NOT NULL, text TEXT NOT NULL, terms TEXT NOT NULL, title_sort TEXT NOT NULL,
-    {_DATE_COLUMNS});
-CREATE VIRTUAL TABLE IF NOT EXISTS idx_fts USING fts5({", ".join(TEXT_FIELDS)},
-    tokenize="{_TOKENIZER}");
-"""
-_WEIGHTS = ", ".join(str(w) for w in TEXT_FIELDS.values())
-_DOC_COLUMNS = ["id", "kind", "record", "text", "terms", "title_sort", *DATE_FIELDS]
-_INSERT_DOC = (
+_TEXT = list(TEXT_FIELDS)
+_DOC_COLUMNS = ["id", "kind", "record", "text", *_TEXT, *(f"{n}_len" for n in _TEXT), "kw",
+                "title_sort", *DATE_FIELDS]
+_SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS idx_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS idx_values (code INTEGER PRIMARY KEY, field TEXT NOT NULL, "
+    "value TEXT NOT NULL, UNIQUE (field, value))",
+    f"CREATE TABLE IF NOT EXISTS idx_docs (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
+    f"kind TEXT NOT NULL, record TEXT NOT NULL, text TEXT NOT NULL, "
+    f"{', '.join(f'{n} TEXT NOT NULL' for n in _TEXT)}, "
+    f"{', '.join(f'{n}_len INTEGER NOT NULL' for n in _TEXT)}, kw BLOB NOT NULL, "
+    f"title_sort TEXT NOT NULL, {', '.join(f'{n} TEXT' for n in DATE_FIELDS)})",
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS idx_fts USING fts5({', '.join(_TEXT)}, "
+    f"content='idx_docs', content_rowid='rowid', tokenize=\"{_TOKENIZER}\")",
+]
+_UPSERT_DOC = (
     f"INSERT INTO idx_docs ({', '.join(_DOC_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in _DOC_COLUMNS)}) "
-    f"ON CONFLICT(id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _DOC_COLUMNS[1:])
-    + " RETURNING rowid"
+    f"VALUES ({', '.join('?' for _ in _DOC_COLUMNS)}) ON CONFLICT(id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _DOC_COLUMNS[1:]) + " RETURNING rowid"
 )
-_INSERT_FTS = (
-    f"INSERT INTO idx_fts (rowid, {', '.join(TEXT_FIELDS)}) "
-    f"VALUES (?, {', '.join('?' for _ in TEXT_FIELDS)})"
-)
+_FTS_COLUMNS = ", ".join(_TEXT)
+_FTS_MARKS = ", ".join("?" for _ in _TEXT)
 
 
 class SqliteBackend(SearchBackend):
@@ -108,22 +112,31 @@ class SqliteBackend(SearchBackend):
 
     def _ensure_schema(self, conn: sqlite3.Connection) -> None:
         _create_tables(conn)
-        version = _meta(conn, "mapping_version")
-        if version is not None and int(version) != MAPPING_VERSION:
+        version = _meta(conn, "schema_version")
+        if version is not None and version != SCHEMA_VERSION:
             # An index of another format would be misread: start empty; `index rebuild` refills.
             _drop_tables(conn)
             _create_tables(conn)
-        conn.execute(
-            "INSERT OR REPLACE INTO idx_meta VALUES ('mapping_version', ?)", (str(MAPPING_VERSION),)
-        )
+        conn.execute("INSERT OR REPLACE INTO idx_meta VALUES ('schema_version', ?)",
+                     (SCHEMA_VERSION,))
 
     # --- writes ------------------------------------------------------------------------------
 
     def upsert(self, docs: Iterable[Document]) -> int:
         written = 0
         with self._write() as conn:
+            codes = _Codes(conn)
             for doc in docs:
-                _write_doc(conn, doc)
+                old = conn.execute(
+                    f"SELECT rowid, {_FTS_COLUMNS} FROM idx_docs WHERE id = ?", (doc.id,)
+                ).fetchone()
+                if old:  # an external-content FTS table must be told the old text to forget
+                    conn.execute(f"INSERT INTO idx_fts (idx_fts, rowid, {_FTS_COLUMNS}) "
+                                 f"VALUES ('delete', ?, {_FTS_MARKS})", old)
+                row = _doc_row(doc, codes)
+                (rowid,) = conn.execute(_UPSERT_DOC, row).fetchone()
+                conn.execute(f"INSERT INTO idx_fts (rowid, {_FTS_COLUMNS}) "
+                             f"VALUES (?, {_FTS_MARKS})", (rowid, *row[4 : 4 + len(_TEXT)]))
                 written += 1
         return written
 
@@ -131,22 +144,28 @@ class SqliteBackend(SearchBackend):
         removed = 0
         with self._write() as conn:
             for doc_id in ids:
-                row = conn.execute("SELECT rowid FROM idx_docs WHERE id = ?", (doc_id,)).fetchone()
-                if row:
-                    conn.execute("DELETE FROM idx_fts WHERE rowid = ?", row)
-                    conn.execute("DELETE FROM idx_docs WHERE rowid = ?", row)
+                old = conn.execute(
+                    f"SELECT rowid, {_FTS_COLUMNS} FROM idx_docs WHERE id = ?", (doc_id,)
+                ).fetchone()
+                if old:
+                    conn.execute(f"INSERT INTO idx_fts (idx_fts, rowid, {_FTS_COLUMNS}) "
+                                 f"VALUES ('delete', ?, {_FTS_MARKS})", old)
+                    conn.execute("DELETE FROM idx_docs WHERE rowid = ?", (old[0],))
                     removed += 1
         return removed
 
     def rebuild(self, docs: Iterable[Document]) -> int:
-        written = 0
+        """Fill fresh tables in bulk and build the full-text index once at the end."""
         with self._write() as conn:
             _drop_tables(conn)
             _create_tables(conn)
-            for doc in docs:
-                _write_doc(conn, doc)
-                written += 1
-            conn.execute("INSERT INTO idx_fts (idx_fts) VALUES ('optimize')")
+            codes = _Codes(conn)
+            written = 0
+            for batch in _batches(docs, 2000):
+                conn.executemany(_UPSERT_DOC.replace(" RETURNING rowid", ""),
+                                 [_doc_row(d, codes) for d in batch])
+                written += len(batch)
+            conn.execute("INSERT INTO idx_fts (idx_fts) VALUES ('rebuild')")
         return written
 
     # --- reads -------------------------------------------------------------------------------
@@ -169,6 +188,7 @@ class SqliteBackend(SearchBackend):
             "backend": self.name,
             "location": str(self.path),
             "mapping_version": MAPPING_VERSION,
+            "schema_version": SCHEMA_VERSION,
             "generation": int(generation or 0),
             "counts": counts,
             "total": sum(counts.values()),
@@ -178,7 +198,7 @@ class SqliteBackend(SearchBackend):
         parsed = parse_text(request.text)
         with self._read() as conn:
             cols = self._current_columns(conn)
-            mask, scores = _match(conn, cols, parsed)
+            mask, scores = match(conn, cols, parsed)
             mask = _filter(cols, mask, request.filters)
             facets = {name: cols.facet(name, mask, request.facet_size) for name in request.facets}
             page = _order(cols, mask, scores, request, ranked=bool(parsed.groups))
@@ -197,6 +217,57 @@ class SqliteBackend(SearchBackend):
 
 # --- helpers -------------------------------------------------------------------------------------
 
+class _Codes:
+    """Integer codes of keyword values (field, value), assigned once and kept in idx_values."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.known: dict[tuple[str, str], int] = {}
+
+    def __call__(self, field: str, value: str) -> int:
+        key = (field, value)
+        if (code := self.known.get(key)) is None:
+            row = self.conn.execute(
+                "INSERT INTO idx_values (field, value) VALUES (?, ?) ON CONFLICT DO UPDATE "
+                "SET value = excluded.value RETURNING code", key
+            ).fetchone()
+            code = self.known[key] = row[0]
+        return code
+
+
+_FIELD_INDEX = {name: i for i, name in enumerate(KEYWORD_FIELDS)}
+
+
+def _doc_row(doc: Document, codes: _Codes) -> tuple:
+    analysed = [tokens(doc.text.get(name, "")) for name in _TEXT]
+    pairs = array("i")
+    for name in KEYWORD_FIELDS:
+        for value in dict.fromkeys(doc.keyword_values(name)):
+            pairs.extend((_FIELD_INDEX[name], codes(name, value)))
+    return (
+        doc.id,
+        doc.kind,
+        json.dumps(doc.record, ensure_ascii=False, separators=(",", ":")),
+        json.dumps(doc.text, ensure_ascii=False, separators=(",", ":")),
+        *(" ".join(terms) for terms in analysed),
+        *(len(terms) for terms in analysed),
+        pairs.tobytes(),
+        doc.title_sort,
+        *(doc.dates.get(name) for name in DATE_FIELDS),
+    )
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def _meta(conn: sqlite3.Connection, key: str) -> str | None:
     row = conn.execute("SELECT value FROM idx_meta WHERE key = ?", (key,)).fetchone()
     return row[0] if row else None
@@ -204,74 +275,13 @@ def _meta(conn: sqlite3.Connection, key: str) -> str | None:
 
 def _create_tables(conn: sqlite3.Connection) -> None:
     # One statement at a time: executescript() would commit the surrounding transaction.
-    for statement in _SCHEMA.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+    for statement in _SCHEMA:
+        conn.execute(statement)
 
 
 def _drop_tables(conn: sqlite3.Connection) -> None:
-    conn.execute("DROP TABLE IF EXISTS idx_fts")
-    conn.execute("DROP TABLE IF EXISTS idx_docs")
-
-
-def _write_doc(conn: sqlite3.Connection, doc: Document) -> None:
-    (rowid,) = conn.execute(_INSERT_DOC, _doc_row(doc)).fetchone()
-    conn.execute("DELETE FROM idx_fts WHERE rowid = ?", (rowid,))
-    conn.execute(_INSERT_FTS, (rowid, *_fts_row(doc)))
-
-
-def _doc_row(doc: Document) -> tuple:
-    terms = {name: doc.keyword_values(name) for name in KEYWORD_FIELDS}
-    terms = {name: values for name, values in terms.items() if values}
-    return (
-        doc.id,
-        doc.kind,
-        json.dumps(doc.record, ensure_ascii=False, separators=(",", ":")),
-        json.dumps(doc.text, ensure_ascii=False, separators=(",", ":")),
-        json.dumps(terms, ensure_ascii=False, separators=(",", ":")),
-        doc.title_sort,
-        *(doc.dates.get(name) for name in DATE_FIELDS),
-    )
-
-
-def _fts_row(doc: Document) -> list[str]:
-    return [index_text(doc.text.get(name, "")) for name in TEXT_FIELDS]
-
-
-def _fts_query(groups: Iterable[Iterable[tuple[str, ...]]]) -> str:
-    """FTS5 syntax built only from analysed terms, each phrase quoted."""
-    def phrase(terms: tuple[str, ...]) -> str:
-        return '"' + " ".join(terms).replace('"', '""') + '"'
-
-    return " AND ".join("(" + " OR ".join(phrase(p) for p in group) + ")" for group in groups)
-
-
-def _match(
-    conn: sqlite3.Connection, cols: Columns, parsed: ParsedQuery
-) -> tuple[np.ndarray, np.ndarray]:
-    """Documents matching the text (all when there is none), and their relevance scores."""
-    scores = np.zeros(cols.size, dtype=np.float64)
-    if parsed.groups:
-        rows = conn.execute(
-            f"SELECT rowid, bm25(idx_fts, {_WEIGHTS}) FROM idx_fts WHERE idx_fts MATCH ?",
-            (_fts_query(parsed.groups),),
-        ).fetchall()
-        mask = np.zeros(cols.size, dtype=bool)
-        if rows:
-            found = np.array(rows, dtype=np.float64)
-            positions = cols.positions(found[:, 0].astype(np.int64))
-            mask[positions] = True
-            scores[positions] = -found[:, 1]  # bm25() is lower for better matches
-    else:
-        mask = np.ones(cols.size, dtype=bool)
-    if parsed.excluded:
-        rows = conn.execute(
-            "SELECT rowid FROM idx_fts WHERE idx_fts MATCH ?",
-            (_fts_query([parsed.excluded]),),
-        ).fetchall()
-        if rows:
-            mask[cols.positions(np.array([r[0] for r in rows], dtype=np.int64))] = False
-    return mask, scores
+    for table in ("idx_fts", "idx_docs", "idx_values"):
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _filter(cols: Columns, mask: np.ndarray, filters: Iterable[Term | Range]) -> np.ndarray:
@@ -289,24 +299,28 @@ def _order(
     """Positions of the requested page, in a total order (ties broken by id)."""
     candidates = np.flatnonzero(mask)
     if request.sort == "relevance" and ranked:
-        primary = -scores[candidates]
+        # Equally relevant records: newest first, then by id.
+        keys = [-scores[candidates], cols.sort_key("-date", candidates)]
     else:
         # Without text to rank by, "relevance" means newest first.
-        sort = "-date" if request.sort == "relevance" else request.sort
-        primary = cols.sort_key(sort, candidates)
+        keys = [cols.sort_key("-date" if request.sort == "relevance" else request.sort,
+                              candidates)]
     wanted = request.offset + request.per_page
-    top = _top(primary, cols.id_rank[candidates], wanted)
+    top = _top([*keys, cols.id_rank[candidates]], wanted)
     return candidates[top[request.offset : wanted]]
 
 
-def _top(primary: np.ndarray, tiebreak: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k smallest (primary, tiebreak) pairs, sorted; partitions before sorting."""
+def _top(keys: list[np.ndarray], k: int) -> np.ndarray:
+    """Indices of the k smallest rows by the keys (first key first), partitioning first."""
+    while len(keys) > 1 and len(keys[0]) and keys[0].min() == keys[0].max():
+        keys = keys[1:]  # a key that is equal everywhere orders nothing
+    primary = keys[0]
     if k < len(primary):
         kth = np.partition(primary, k - 1)[k - 1]
         idx = np.flatnonzero(primary <= kth)
     else:
         idx = np.arange(len(primary))
-    return idx[np.lexsort((tiebreak[idx], primary[idx]))][:k]
+    return idx[np.lexsort([key[idx] for key in reversed(keys)])][:k]
 
 
 def _fetch(
