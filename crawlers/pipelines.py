@@ -24,12 +24,19 @@ STAGE_BATCH = 500
 
 
 class ValidatePipeline:
+    def __init__(self, crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler) -> ValidatePipeline:
+        return cls(crawler)
+
     def process_item(self, item: dict, spider=None) -> dict:
         try:
             return load_record(item.get("kind", ""), item)
         except RecordError as exc:
-            crawler_stats(spider).inc_value("marketpass/invalid")
-            log.warning("%s: dropped invalid record from %s: %s", spider.name,
+            self.crawler.stats.inc_value("marketpass/invalid")
+            log.warning("%s: dropped invalid record from %s: %s", self.crawler.spider.name,
                         item.get("source_url"), exc)
             raise DropItem(str(exc)) from exc
 
@@ -42,6 +49,8 @@ class StorePipeline:
         self.settings = mp_settings.load()
         self.buffer: list[dict] = []
         self.count = 0
+        self.duplicates = 0
+        self.seen: set[str] = set()
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -53,6 +62,10 @@ class StorePipeline:
         self.crawl_id = self.store.start_crawl(self.crawler.spider.name)
 
     def process_item(self, item: dict, spider=None) -> dict:
+        if item["id"] in self.seen:  # the same record twice in one crawl is stored once
+            self.duplicates += 1
+            return item
+        self.seen.add(item["id"])
         self.buffer.append(item)
         self.count += 1
         if len(self.buffer) >= STAGE_BATCH:
@@ -65,31 +78,42 @@ class StorePipeline:
 
     def spider_closed(self, spider, reason: str) -> None:
         self._flush()
-        stats = self.crawler.stats
-        summary = {"records": self.count, "invalid": stats.get_value("marketpass/invalid", 0),
-                   "skipped": stats.get_value("marketpass/items_skipped", 0)}
+        summary = self._summary()
         if problem := self._problem(spider, reason):
             log.error("%s: crawl failed, stored records left unchanged: %s", spider.name, problem)
             self.store.fail_crawl(self.crawl_id, problem, summary)
-            stats.set_value("marketpass/outcome", "failed")
+            self.crawler.stats.set_value("marketpass/outcome", "failed")
         else:
-            result = self.store.finish_crawl(self.crawl_id, summary, spider.watermark())
+            # A crawl with faults may have missed records: the next one starts where this began.
+            watermark = None if summary["faults"] else spider.watermark()
+            result = self.store.finish_crawl(self.crawl_id, summary, watermark)
             self._index(result.changed)
-            stats.set_value("marketpass/outcome", "finished")
+            self.crawler.stats.set_value("marketpass/outcome", "finished")
         self.store.close()
 
+    def _summary(self) -> dict:
+        stats = self.crawler.stats
+        return {
+            "fetched": stats.get_value("downloader/response_count", 0),
+            "records": self.count,
+            "duplicates": self.duplicates,
+            "invalid": stats.get_value("marketpass/invalid", 0),
+            "skipped": stats.get_value("marketpass/items_skipped", 0),
+            "faults": stats.get_value("marketpass/faults", 0),
+            "fault_log": stats.get_value("marketpass/fault_log", []),
+        }
+
     def _problem(self, spider, reason: str) -> str | None:
+        """Why the crawl must change nothing, if it must; faults alone do not fail it."""
         stats = self.crawler.stats
         if reason != "finished":
             return f"closed: {reason}"
         if error := stats.get_value("marketpass/error"):
             return error
         if errors := stats.get_value("spider_exceptions/count", 0):
-            return f"{errors} spider error(s); see the log"
-        if errors := stats.get_value("downloader/exception_count", 0):
-            return f"{errors} download error(s)"
-        if errors := stats.get_value("httperror/response_ignored_count", 0):
-            return f"{errors} HTTP error response(s)"
+            return f"{errors} spider error(s), the source may have changed; see the log"
+        if not stats.get_value("marketpass/pages_ok", 0):
+            return "no response could be read"
         if spider.full and self.count < spider.min_records and not spider.from_file:
             return f"{self.count} records, fewer than the minimum of {spider.min_records}"
         return None
@@ -100,7 +124,3 @@ class StorePipeline:
             index_records(self.store, backend, changed)
         finally:
             backend.close()
-
-
-def crawler_stats(spider):
-    return spider.crawler.stats

@@ -28,8 +28,12 @@ def scrapy_settings(log_level: str = "INFO", replay: bool = False) -> Settings:
 
 
 def crawl(names: list[str], replay: bool = False, full: bool = False,
-          from_file: str | None = None, log_level: str = "WARNING") -> dict[str, str]:
-    """Run the named spiders to the end; returns each one's outcome (finished | failed)."""
+          from_file: str | None = None, log_level: str = "WARNING",
+          watermarks: dict[str, str | None] | None = None) -> dict[str, str]:
+    """Run the named spiders to the end; returns each one's outcome (finished | failed).
+
+    ``watermarks`` gives each source where its last good crawl ended, for incremental crawls.
+    """
     unknown = [n for n in names if n not in SPIDERS]
     if unknown:
         raise KeyError(f"unknown spider(s) {', '.join(unknown)}; known: {', '.join(SPIDERS)}")
@@ -38,6 +42,8 @@ def crawl(names: list[str], replay: bool = False, full: bool = False,
     for name in names:
         crawler = process.create_crawler(SPIDERS[name])
         crawlers[name] = crawler
-        process.crawl(crawler, replay=replay, full=full, from_file=from_file)
+        since = (watermarks or {}).get(name)
+        process.crawl(crawler, replay=replay, full=full, from_file=from_file,
+                      **({"since": since} if since else {}))
     process.start()
     return {n: c.stats.get_value("marketpass/outcome", "failed") for n, c in crawlers.items()}

@@ -91,10 +91,14 @@ def test_eping_skips_a_malformed_item_and_keeps_the_rest():
     assert spider.crawler.stats.get_value("marketpass/items_skipped") == 1
 
 
-def test_eping_fails_loudly_when_the_format_changes():
+@pytest.mark.parametrize("body", [b'{"results": []}', b'{"items": [{"id": 1', b"<html>busy</html>"])
+def test_eping_logs_a_page_it_cannot_read_as_a_fault(body):
     spider = spider_of(WtoEpingSpider)
-    with pytest.raises(CrawlError, match="items"):
-        list(spider.parse(TextResponse(url="file:///x.json", body=b'{"results": []}')))
+    assert list(spider.parse(TextResponse(url="file:///x.json", body=body))) == []
+    stats = spider.crawler.stats
+    assert stats.get_value("marketpass/faults") == 1
+    assert "file:///x.json" in stats.get_value("marketpass/fault_log")[0]
+    assert not stats.get_value("marketpass/pages_ok")
 
 
 def test_eping_html_in_text_becomes_clean_text():
@@ -126,3 +130,9 @@ def test_hs_nomenclature_replay():
     assert "lithium-ion" in lithium["description"].lower()
     assert lithium["section_name"]
     assert {r["level"] for r in records} == {2, 4, 6}
+
+
+def test_eping_splits_document_links_joined_with_commas():
+    links = {r["symbol"]: r["links"] for r in eping_records()}["G/TBT/N/ARE/543"]
+    assert [link["url"].rsplit("/", 1)[-1] for link in links] == [
+        "22_5350_00_e.pdf", "22_5350_00_x.pdf", "ARE543.DOCX"]

@@ -35,14 +35,23 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 @main.command()
-@click.argument("spiders", nargs=-1, required=True)
+@click.argument("spiders", nargs=-1)
+@click.option("--all", "every", is_flag=True, help="Every spider.")
 @click.option("--replay", is_flag=True, help="Read the recorded responses, not the live source.")
 @click.option("--full", is_flag=True, help="Re-crawl everything, not only what is new.")
 @click.option("--from-file", type=click.Path(exists=True, dir_okay=False),
               help="Load one saved response of the source (e.g. an ePing list export).")
-def crawl(spiders: tuple[str, ...], replay: bool, full: bool, from_file: str | None) -> None:
+def crawl(spiders: tuple[str, ...], every: bool, replay: bool, full: bool,
+          from_file: str | None) -> None:
     """Run spiders; their records go to the record store and the index."""
-    _run_spiders(list(spiders), replay=replay, full=full, from_file=from_file)
+    from crawlers.run import SPIDERS
+
+    names = list(SPIDERS) if every else list(spiders)
+    if not names:
+        raise click.UsageError("name one or more spiders, or --all")
+    store = RecordStore(mp_settings.load().db_path)
+    watermarks = {n: store.watermark(n) for n in names}
+    _run_spiders(names, replay=replay, full=full, from_file=from_file, watermarks=watermarks)
 
 
 @main.command("load-snapshot")

@@ -56,6 +56,25 @@ class MarketPassSpider(scrapy.Spider):
             return self.manifest.get("recorded_at", self.started_at)
         return self.started_at
 
+    # --- what happened, for the crawl log -------------------------------------------------------
+
+    def page_ok(self) -> None:
+        """A response was read and understood (a crawl with none of these has failed)."""
+        self.crawler.stats.inc_value("marketpass/pages_ok")
+
+    def fault(self, where: str, problem: object) -> None:
+        """A page or request that could not be used: logged, counted, and the crawl goes on."""
+        self.logger.warning("fault at %s: %s", where, problem)
+        stats = self.crawler.stats
+        stats.inc_value("marketpass/faults")
+        log = stats.get_value("marketpass/fault_log") or []
+        if len(log) < 50:
+            stats.set_value("marketpass/fault_log", [*log, f"{where}: {problem}"[:300]])
+
+    def on_error(self, failure) -> None:
+        """Errback: a request that failed for good (after the retries)."""
+        self.fault(failure.request.url, failure.getErrorMessage() or failure.type.__name__)
+
     def provenance(self, source_url: str) -> dict:
         return {"source": self.name, "source_url": source_url, "fetched_at": self.fetched_at()}
 
@@ -73,7 +92,7 @@ class MarketPassSpider(scrapy.Spider):
     def initial_requests(self) -> Iterator[scrapy.Request]:
         if self.from_file:
             yield scrapy.Request(Path(self.from_file).resolve().as_uri(), dont_filter=True,
-                                 cb_kwargs={"last": True})
+                                 errback=self.on_error)
         elif self.replay:
             yield from self.replay_requests()
         else:

@@ -30,19 +30,24 @@ class HsNomenclatureSpider(MarketPassSpider):
 
     def replay_requests(self) -> Iterator[scrapy.Request]:
         yield scrapy.Request(self.recorded_url("sections.csv"), callback=self.parse_sections,
-                             cb_kwargs={"codes_url": self.recorded_url("harmonized-system.csv")})
+                             cb_kwargs={"codes_url": self.recorded_url("harmonized-system.csv")},
+                             errback=self.on_error)
 
     def live_requests(self) -> Iterator[scrapy.Request]:
         yield scrapy.Request(BASE + "sections.csv", callback=self.parse_sections,
-                             cb_kwargs={"codes_url": BASE + "harmonized-system.csv"})
+                             cb_kwargs={"codes_url": BASE + "harmonized-system.csv"},
+                             errback=self.on_error)
 
     def parse_sections(self, response, codes_url: str):
         rows = _rows(response.text, {"section", "name"})
         sections = {row["section"]: row["name"] for row in rows}
-        yield scrapy.Request(codes_url, cb_kwargs={"sections": sections})
+        self.page_ok()
+        yield scrapy.Request(codes_url, cb_kwargs={"sections": sections}, errback=self.on_error)
 
     def parse(self, response, sections: dict[str, str] | None = None, **kwargs):
-        for row in _rows(response.text, COLUMNS):
+        rows = _rows(response.text, COLUMNS)
+        self.page_ok()
+        for row in rows:
             if row["hscode"] == "TOTAL":
                 continue
             yield {

@@ -5,8 +5,14 @@ source_url: https://epingalert.org/
 licence: WTO ePing content; WTO documents are public. Recorded responses: see
     crawlers/sources/wto_eping/manifest.json (reconstructed envelope of real records).
 access: the keyed API https://api.wto.org/eping/notifications/search (header
-    Ocp-Apim-Subscription-Key, key from MARKETPASS_EPING_KEY), newest first, paged; replay reads
-    the recorded list pages; ``--from-file`` loads one saved list response.
+    Ocp-Apim-Subscription-Key, key from MARKETPASS_EPING_KEY; MARKETPASS_EPING_API_URL overrides
+    the address), newest first, paged; incremental from the newest distribution date of the last
+    good crawl unless ``--full``; replay reads the recorded list pages; ``--from-file`` loads one
+    saved list response (the ``items``/``totalCount`` envelope).
+
+Faults are logged and the crawl goes on: a page that is not the expected JSON is skipped and the
+next one asked for (three in a row end the paging); paging also ends at ``totalCount``, at a
+page that brings no item not seen before (an endpoint that never stops), or at MAX_PAGES.
 
 Quirks handled here: ``notificationType`` is often null (the symbol decides the type); a joint
 notification arrives once per member, each item listing every member's symbol — an item's own
@@ -31,6 +37,8 @@ from search import normalise as norm
 
 API = "https://api.wto.org/eping/notifications/search"
 PAGE_SIZE = 100
+MAX_PAGES = 2000
+MAX_FAILED_PAGES_IN_A_ROW = 3
 _OBJECTIVE_SPLIT = re.compile(r"(?<=\)),\s*")
 _ICS_IN_TEXT = re.compile(r"ICS[^0-9]{0,12}((?:\d{2}\.\d{3}(?:\.\d{2})?[,;\s]*)+)", re.I)
 
@@ -42,45 +50,87 @@ class WtoEpingSpider(MarketPassSpider):
     licence = "WTO ePing content; WTO documents are public"
     min_records = 20
 
+    def __init__(self, *args, since: str | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.since = None if self.full else since
+        self.seen: set[str] = set()
+        self.newest: str | None = None
+        self.failed_in_a_row = 0
+
     def replay_requests(self) -> Iterator[scrapy.Request]:
-        files = self.manifest.get("files", [])
-        for i, name in enumerate(files):
-            yield scrapy.Request(self.recorded_url(name), dont_filter=True,
-                                 cb_kwargs={"last": i == len(files) - 1})
+        for name in self.manifest.get("files", []):
+            yield scrapy.Request(self.recorded_url(name), dont_filter=True, errback=self.on_error)
 
     def live_requests(self) -> Iterator[scrapy.Request]:
-        key = os.environ.get("MARKETPASS_EPING_KEY", "")
-        if not key:
+        self.key = os.environ.get("MARKETPASS_EPING_KEY", "").strip()
+        if not self.key:
             raise CrawlError("live ePing crawling needs MARKETPASS_EPING_KEY (an api.wto.org key)")
-        yield self._api_request(1, key)
+        yield self._api_request(1)
 
-    def _api_request(self, page: int, key: str) -> scrapy.Request:
+    def _api_request(self, page: int) -> scrapy.Request:
         params = {"language": 1, "page": page, "pageSize": PAGE_SIZE}
-        since = None if self.full else getattr(self, "since", None)
-        if since:
-            params["distributionDateFrom"] = since
-        return scrapy.Request(f"{API}?{urlencode(params)}",
-                              headers={"Ocp-Apim-Subscription-Key": key},
-                              cb_kwargs={"page": page, "key": key})
+        if self.since:
+            params["distributionDateFrom"] = self.since
+        base = os.environ.get("MARKETPASS_EPING_API_URL", "").strip() or API
+        return scrapy.Request(f"{base}?{urlencode(params)}", dont_filter=True,
+                              headers={"Ocp-Apim-Subscription-Key": self.key},
+                              cb_kwargs={"page": page}, errback=self.on_page_error)
 
-    def parse(self, response, last: bool = True, page: int | None = None,
-              key: str | None = None):
-        envelope = json.loads(response.text)
-        if not isinstance(envelope, dict) or not isinstance(envelope.get("items"), list):
-            # The format changed: fail the crawl rather than store half-understood records.
-            raise CrawlError(f"{response.url}: expected an object with an 'items' list")
+    def parse(self, response, page: int | None = None, **kwargs):
+        try:
+            envelope = _envelope(response.text)
+        except CrawlError as exc:
+            self.fault(response.url, exc)
+            yield from self._next_page(page, fresh=0, total=None, failed=True)
+            return
+        self.page_ok()
+        fresh = 0
         for item in envelope["items"]:
+            fresh += item.get("id") not in self.seen
+            self.seen.add(item.get("id"))
             yield from self.parse_item(item)
-        if page and key and envelope["items"] and page * PAGE_SIZE < envelope.get("totalCount", 0):
-            yield self._api_request(page + 1, key)
+        yield from self._next_page(page, fresh, envelope.get("totalCount"), failed=False)
+
+    def on_page_error(self, failure):
+        self.on_error(failure)
+        yield from self._next_page(failure.request.cb_kwargs.get("page"), 0, None, failed=True)
+
+    def _next_page(self, page: int | None, fresh: int, total: int | None, failed: bool):
+        """The next page of a live crawl, unless paging should end here."""
+        if not page:
+            return
+        self.failed_in_a_row = self.failed_in_a_row + 1 if failed else 0
+        if self.failed_in_a_row >= MAX_FAILED_PAGES_IN_A_ROW or page >= MAX_PAGES:
+            return
+        if not failed and (fresh == 0 or (total is not None and page * PAGE_SIZE >= total)):
+            return
+        yield self._api_request(page + 1)
 
     def parse_item(self, item: dict) -> Iterator[dict]:
         try:
-            yield notification(item, self.provenance(_source_url(item)))
-        except (norm.NormaliseError, KeyError, TypeError, ValueError) as exc:
+            record = notification(item, self.provenance(_source_url(item)))
+        except (norm.NormaliseError, KeyError, TypeError, ValueError, AttributeError) as exc:
             # One bad record is skipped with a warning; the rest of the crawl goes on.
             self.logger.warning("skipping ePing item %s: %s", item.get("id"), exc)
             self.crawler.stats.inc_value("marketpass/items_skipped")
+            return
+        date = (record.get("distribution_date") or "")[:10]
+        self.newest = max(self.newest or date, date) or None
+        yield record
+
+    def watermark(self) -> str | None:
+        """The newest distribution date seen, for the next incremental live crawl."""
+        return None if self.replay or self.from_file else self.newest
+
+
+def _envelope(text: str) -> dict:
+    try:
+        envelope = json.loads(text)
+    except ValueError as exc:
+        raise CrawlError(f"not JSON ({exc})") from exc
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("items"), list):
+        raise CrawlError("expected an object with an 'items' list")
+    return envelope
 
 
 def notification(item: dict, provenance: dict) -> dict:
@@ -140,8 +190,10 @@ def _ics_codes(item: dict) -> list[str]:
 
 
 def _links(item: dict) -> list[dict]:
-    links = [("notifiedDocumentLink", "Notified document"), ("linkToNotification", "Notification")]
-    return [{"url": item[k], "label": label} for k, label in links if item.get(k)]
+    """Document links; ePing joins several URLs of one field with commas."""
+    fields = [("notifiedDocumentLink", "Notified document"), ("linkToNotification", "Notification")]
+    return [{"url": url.strip(), "label": label}
+            for key, label in fields for url in (item.get(key) or "").split(",") if url.strip()]
 
 
 def _source_url(item: dict) -> str:
