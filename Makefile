@@ -33,7 +33,7 @@ translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 \
 		-c TRANSLATORS: --sort-by-file --no-wrap --project MarketPass --version 0.1.0 \
 		-o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-wrap
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-wrap --no-fuzzy-matching
 	$(BIN)/pybabel compile -d translations
 
 compile-translations: install

@@ -92,8 +92,12 @@ class StorePipeline:
         self.store.close()
 
     def _summary(self) -> dict:
-        stats = self.crawler.stats
+        stats, spider = self.crawler.stats, self.crawler.spider
         return {
+            "publisher": spider.publisher,
+            "dataset_url": spider.source_url,
+            "licence": spider.licence,
+            "mode": "replay" if spider.replay else "file" if spider.from_file else "live",
             "fetched": stats.get_value("downloader/response_count", 0),
             "records": self.count,
             "duplicates": self.duplicates,

@@ -102,6 +102,7 @@ def backend(tmp_path: Path) -> SqliteBackend:
 @pytest.fixture
 def app(backend: SqliteBackend, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("MARKETPASS_DEFAULT_LOCALE", raising=False)
+    monkeypatch.setenv("MARKETPASS_DB", str(backend.path))  # the record store beside the index
     return create_app({"TESTING": True, "BACKEND": backend})
 
 
@@ -502,3 +503,26 @@ def test_every_marked_string_is_in_the_zh_catalogue():
 def test_zh_catalogue_placeholders_match():
     problems = [(m.id, errors) for m, errors in _catalog(ZH_PO).check()]
     assert problems == []
+
+
+def test_about_the_data_shows_each_sources_last_crawl(client, backend):
+    from search.store import RecordStore
+
+    store = RecordStore(backend.path)
+    crawl = store.start_crawl("wto_eping")
+    store.finish_crawl(crawl, {"publisher": "World Trade Organization", "fetched": 2,
+                               "faults": 1, "fault_log": ["page=3: not JSON"]})
+    failed = store.start_crawl("hs_nomenclature")
+    store.fail_crawl(failed, "no response could be read")
+    page = _html(client.get("/about/data"))
+    assert "World Trade Organization" in page and "page=3: not JSON" in page
+    assert "no response could be read" in page
+    items = {c["source"]: c for c in client.get("/api/v1/crawls").get_json()["items"]}
+    assert items["wto_eping"]["status"] == "finished" and items["wto_eping"]["failed"] == 1
+    assert items["hs_nomenclature"]["status"] == "failed"
+    assert "最近一次采集" in _html(client.get("/about/data?lang=zh"))
+
+
+def test_about_the_data_without_crawls(client):
+    assert "No source has been crawled yet." in _html(client.get("/about/data"))
+    assert client.get("/api/v1/crawls").get_json() == {"items": []}

@@ -9,6 +9,7 @@ from flask_babel import Babel
 
 from search.backend import SearchBackend, open_backend
 from search.settings import Settings
+from search.store import RecordStore
 
 babel = Babel()
 
@@ -23,6 +24,7 @@ class _State:
     def __init__(self, settings: Settings, backend: SearchBackend | None) -> None:
         self.settings = settings
         self._backend = backend
+        self._store: RecordStore | None = None
         self._lock = threading.Lock()
 
     def backend(self) -> SearchBackend:
@@ -31,6 +33,14 @@ class _State:
                 if self._backend is None:
                     self._backend = open_backend(self.settings)
         return self._backend
+
+    def store(self) -> RecordStore:
+        """The record store, for the crawl log (pages read records through the backend)."""
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = RecordStore(self.settings.db_path)
+        return self._store
 
 
 class MarketPass:
@@ -50,6 +60,10 @@ class MarketPass:
     @property
     def backend(self) -> SearchBackend:
         return current_app.extensions[self.key].backend()
+
+    @property
+    def store(self) -> RecordStore:
+        return current_app.extensions[self.key].store()
 
 
 marketpass = MarketPass()

@@ -66,3 +66,28 @@ def record(data: dict) -> dict:
         "content_hash": data.get("content_hash"),
         "record": data,
     }
+
+
+def crawls(store) -> list[dict]:
+    """Each source's last crawl: when, how it ended, and what it fetched, added and changed."""
+    out = []
+    for crawl in store.last_crawls():
+        stats = crawl["stats"]
+        out.append({
+            "source": crawl["source"],
+            "status": crawl["status"],
+            "started_at": crawl["started_at"],
+            "finished_at": crawl["finished_at"],
+            "error": crawl["error"],
+            "publisher": stats.get("publisher"),
+            "dataset_url": stats.get("dataset_url"),
+            "licence": stats.get("licence"),
+            "mode": stats.get("mode"),
+            "fetched": stats.get("fetched", 0),
+            "new": stats.get("created", 0),
+            "changed": stats.get("updated", 0),
+            "unchanged": stats.get("unchanged", 0),
+            "failed": stats.get("invalid", 0) + stats.get("skipped", 0) + stats.get("faults", 0),
+            "faults": stats.get("fault_log", []),
+        })
+    return out

@@ -26,6 +26,12 @@ def record(record_id: str) -> Response:
     return jsonify(present.record(data))
 
 
+@bp.get("/crawls")
+def crawls() -> Response:
+    """The JSON twin of "About the data": the last crawl of each source."""
+    return jsonify({"items": present.crawls(marketpass.store)})
+
+
 @bp.get("/counts")
 def counts() -> Response:
     """The numbers of records by kind shown on the home page."""

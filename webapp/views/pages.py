@@ -27,6 +27,12 @@ def search() -> str:
     return render_template("search.html", q=wanted.text, result=found, filters=wanted.filters)
 
 
+@bp.get("/about/data")
+def about_data() -> str:
+    """Where the data comes from and how each source's last crawl went."""
+    return render_template("about_data.html", crawls=present.crawls(marketpass.store))
+
+
 @bp.get("/records/<path:record_id>")
 def record(record_id: str) -> str:
     data = marketpass.backend.get(record_id)
