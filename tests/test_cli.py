@@ -125,3 +125,15 @@ def test_a_live_crawl_without_access_fails_with_the_reason(tmp_path):
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "MARKETPASS_EPING_KEY" in result.stdout
+
+
+def test_crawl_all_replay_twice_reports_nothing_new_the_second_time(tmp_path):
+    db = tmp_path / "m.db"
+    for _ in range(2):
+        result = run(db, "crawl", "--all", "--replay")
+        assert result.returncode == 0, result.stderr
+    crawls = status(db)["crawls"]
+    assert {c["source"] for c in crawls} == {"wto_eping", "hs_nomenclature"}
+    for crawl in crawls:
+        assert crawl["stats"]["created"] == 0 and crawl["stats"]["updated"] == 0
+        assert crawl["stats"]["unchanged"] > 0

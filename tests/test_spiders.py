@@ -13,6 +13,7 @@ from crawlers.run import SPIDERS
 from crawlers.spiders.base import CrawlError
 from crawlers.spiders.wto_eping import WtoEpingSpider, _text
 from search.records import load_record
+from tests.replay import replay
 
 
 def spider_of(cls, **kwargs):
@@ -39,6 +40,16 @@ def test_every_spider_declares_metadata_and_has_recordings(name):
         assert (cls.sources_dir() / filename).stat().st_size > 0
     module_doc = __import__(cls.__module__, fromlist=["x"]).__doc__
     assert "publisher:" in module_doc and "licence:" in module_doc
+
+
+@pytest.mark.parametrize("name", sorted(SPIDERS))
+def test_every_spider_yields_valid_records_from_its_recordings(name):
+    spider, items = replay(SPIDERS[name])
+    records = records_of(items)
+    assert len(records) == len(items) >= SPIDERS[name].min_records
+    assert all(r["source"] == name and r["source_url"] and r["fetched_at"] for r in records)
+    assert spider.crawler.stats.get_value("marketpass/pages_ok")
+    assert not spider.crawler.stats.get_value("marketpass/faults")
 
 
 def eping_records() -> list[dict]:
