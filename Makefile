@@ -15,6 +15,7 @@ test: install compile-translations
 
 bench: install
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.crawl
 
 install: $(STAMP)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
@@ -38,6 +40,8 @@ def crawl(names: list[str], replay: bool = False, full: bool = False,
     if unknown:
         raise KeyError(f"unknown spider(s) {', '.join(unknown)}; known: {', '.join(SPIDERS)}")
     process = CrawlerProcess(scrapy_settings(log_level, replay or bool(from_file)))
+    # Scrapy's handler filters by level, but its loggers would still build a record per item.
+    logging.getLogger("scrapy").setLevel(log_level)
     crawlers = {}
     for name in names:
         crawler = process.create_crawler(SPIDERS[name])

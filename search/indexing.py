@@ -24,7 +24,13 @@ def rebuild(store: RecordStore, backend: SearchBackend,
     return backend.rebuild(documents(store.records(), progress))
 
 
-def index_records(store: RecordStore, backend: SearchBackend, ids: Iterable[str]) -> int:
+# Above this share of the store, rewriting the whole index in bulk beats record-by-record writes.
+REBUILD_SHARE = 0.3
+
+
+def index_records(store: RecordStore, backend: SearchBackend, ids: list[str]) -> int:
     """Bring the index up to date for records a crawl just changed."""
+    if len(ids) > 1000 and len(ids) > REBUILD_SHARE * sum(store.counts().values()):
+        return rebuild(store, backend)
     records = (r for r in (store.get(i) for i in ids) if r is not None)
     return backend.upsert(documents(records))

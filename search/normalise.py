@@ -9,7 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel import Locale
@@ -136,6 +136,7 @@ def _numeric_eping(compact: str) -> str | None:
     return _code_aliases().get(compact[1:]) if compact.startswith("C") else None
 
 
+@lru_cache(maxsize=4096)  # pure, and called for every record of a crawl
 def country(value: str) -> str:
     """Return the ISO 3166-1 alpha-2 code (or "EU") for any common way of naming a country."""
     if not isinstance(value, str):
@@ -265,6 +266,7 @@ def _parse(text: str, member: str | None, member_required: bool) -> Symbol:
     raise NormaliseError(f"Not a WTO notification symbol: {text!r}; {_EXPECTED_SHAPE}")
 
 
+@lru_cache(maxsize=65536)  # pure (Symbol is frozen); joint notifications repeat symbols
 def parse_symbol(text: str, member: str | None = None) -> Symbol:
     """Parse a TBT/SPS notification symbol; `member` is needed only for the legacy form."""
     return _parse(text, member, member_required=True)

@@ -7,6 +7,7 @@ content, so a crawl can tell a changed record from one seen again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from typing import Any
@@ -261,12 +262,18 @@ def content_hash(record: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@functools.cache
+def _schema(kind: str) -> RecordSchema:
+    # One instance per kind: building a schema copies every field, which costs more than a load.
+    return SCHEMAS[kind]()
+
+
 def load_record(kind: str, data: dict) -> dict:
     """Validate and normalise raw data of one kind; raises RecordError with field messages."""
     if kind not in SCHEMAS:
         raise RecordError(kind, {"kind": [f"unknown kind; expected one of {', '.join(KINDS)}"]})
     try:
-        record = SCHEMAS[kind]().load({k: v for k, v in data.items() if k != "kind"})
+        record = _schema(kind).load({k: v for k, v in data.items() if k != "kind"})
     except ValidationError as exc:
         raise RecordError(kind, exc.messages, data.get("id") or data.get("symbol")) from exc
     record["content_hash"] = content_hash(record)

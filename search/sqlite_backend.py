@@ -159,12 +159,13 @@ class SqliteBackend(SearchBackend):
         with self._write() as conn:
             _drop_tables(conn)
             _create_tables(conn)
-            codes = _Codes(conn)
+            codes = _Codes(conn, fresh=True)
             written = 0
             for batch in _batches(docs, 2000):
                 conn.executemany(_UPSERT_DOC.replace(" RETURNING rowid", ""),
                                  [_doc_row(d, codes) for d in batch])
                 written += len(batch)
+            codes.flush()
             conn.execute("INSERT INTO idx_fts (idx_fts) VALUES ('rebuild')")
         return written
 
@@ -218,21 +219,31 @@ class SqliteBackend(SearchBackend):
 # --- helpers -------------------------------------------------------------------------------------
 
 class _Codes:
-    """Integer codes of keyword values (field, value), assigned once and kept in idx_values."""
+    """Integer codes of keyword values (field, value), assigned once and kept in idx_values.
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    For a fresh table (a rebuild) codes are numbered here and written in one batch at the end.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, fresh: bool = False) -> None:
+        self.conn, self.fresh = conn, fresh
         self.known: dict[tuple[str, str], int] = {}
 
     def __call__(self, field: str, value: str) -> int:
         key = (field, value)
         if (code := self.known.get(key)) is None:
-            row = self.conn.execute(
-                "INSERT INTO idx_values (field, value) VALUES (?, ?) ON CONFLICT DO UPDATE "
-                "SET value = excluded.value RETURNING code", key
-            ).fetchone()
-            code = self.known[key] = row[0]
+            code = self.known[key] = len(self.known) + 1 if self.fresh else self._stored(key)
         return code
+
+    def _stored(self, key: tuple[str, str]) -> int:
+        return self.conn.execute(
+            "INSERT INTO idx_values (field, value) VALUES (?, ?) ON CONFLICT DO UPDATE "
+            "SET value = excluded.value RETURNING code", key
+        ).fetchone()[0]
+
+    def flush(self) -> None:
+        if self.fresh:
+            self.conn.executemany("INSERT INTO idx_values VALUES (?, ?, ?)",
+                                  ((code, f, v) for (f, v), code in self.known.items()))
 
 
 _FIELD_INDEX = {name: i for i, name in enumerate(KEYWORD_FIELDS)}

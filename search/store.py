@@ -28,10 +28,34 @@ CREATE INDEX IF NOT EXISTS store_history_id ON store_history (id);
 CREATE TABLE IF NOT EXISTS store_crawls (
     id INTEGER PRIMARY KEY, source TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
     status TEXT NOT NULL, stats TEXT NOT NULL DEFAULT '{}', watermark TEXT, error TEXT);
-CREATE TABLE IF NOT EXISTS store_staging (
-    crawl_id INTEGER NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS store_staging_v2 (
+    crawl_id INTEGER NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL,
+    content_hash TEXT NOT NULL, data TEXT NOT NULL, fetched_at TEXT NOT NULL,
     PRIMARY KEY (crawl_id, id));
 """
+
+
+# Staged records that are new (no stored record) or changed (another content hash).
+_STAGED_CHANGES = """
+    FROM store_staging_v2 s LEFT JOIN store_records r ON r.id = s.id
+    WHERE s.crawl_id = ? AND (r.id IS NULL OR r.content_hash != s.content_hash)"""
+_CHANGES = "SELECT s.id, r.id IS NULL" + _STAGED_CHANGES + " ORDER BY s.rowid"
+_RECORD_HISTORY = (
+    "INSERT INTO store_history SELECT s.id, s.content_hash, s.data, s.fetched_at, ?, "
+    "CASE WHEN r.id IS NULL THEN 'created' ELSE 'updated' END, ?" + _STAGED_CHANGES
+)
+_UPSERT_CHANGED = """
+    INSERT INTO store_records
+    SELECT s.id, s.kind, s.source, s.content_hash, s.data, s.fetched_at, ?, ?, ?
+    FROM store_staging_v2 s WHERE s.crawl_id = ? AND true
+    ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, source = excluded.source,
+        content_hash = excluded.content_hash, data = excluded.data,
+        fetched_at = excluded.fetched_at, last_changed = excluded.last_changed,
+        last_crawl = excluded.last_crawl
+    WHERE store_records.content_hash != excluded.content_hash"""
+_MARK_SEEN = """
+    UPDATE store_records SET last_crawl = ? WHERE last_crawl IS NOT ? AND id IN
+    (SELECT id FROM store_staging_v2 WHERE crawl_id = ?)"""
 
 
 def now() -> str:
@@ -83,22 +107,29 @@ class RecordStore:
         return int(cur.lastrowid)
 
     def stage(self, crawl_id: int, records: Iterable[dict]) -> None:
-        rows = [(crawl_id, r["id"], r["kind"], _dumps(r)) for r in records]
-        self._conn().executemany("INSERT OR REPLACE INTO store_staging VALUES (?, ?, ?, ?)", rows)
+        rows = [(crawl_id, r["id"], r["kind"], r["source"], r["content_hash"], _dumps(r),
+                 r["fetched_at"]) for r in records]
+        self._conn().executemany(
+            "INSERT OR REPLACE INTO store_staging_v2 VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
     def finish_crawl(
         self, crawl_id: int, stats: dict | None = None, watermark: str | None = None
     ) -> CommitResult:
-        """Move the staged records into the store, with history, in one transaction."""
+        """Move the staged records into the store, with history, in one transaction.
+
+        Set-based SQL: what is new or changed is found by comparing content hashes, so an
+        unchanged record is not rewritten, only marked as seen by this crawl.
+        """
         conn = self._conn()
-        result = CommitResult()
+        stamp = now()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            staged = conn.execute(
-                "SELECT data FROM store_staging WHERE crawl_id = ? ORDER BY rowid", (crawl_id,)
-            ).fetchall()
-            for (data,) in staged:
-                self._merge(conn, crawl_id, json.loads(data), result)
+            changes = conn.execute(_CHANGES, (crawl_id,)).fetchall()
+            result = CommitResult(created=[i for i, new in changes if new],
+                                  updated=[i for i, new in changes if not new])
+            conn.execute(_RECORD_HISTORY, (crawl_id, stamp, crawl_id))
+            conn.execute(_UPSERT_CHANGED, (stamp, stamp, crawl_id, crawl_id))
+            result.unchanged = conn.execute(_MARK_SEEN, (crawl_id,) * 3).rowcount
             stats = {**(stats or {}), "created": len(result.created),
                      "updated": len(result.updated), "unchanged": result.unchanged}
             self._close_crawl(conn, crawl_id, "finished", stats, watermark, None)
@@ -116,39 +147,11 @@ class RecordStore:
         conn.execute("COMMIT")
 
     def _close_crawl(self, conn, crawl_id, status, stats, watermark, error) -> None:
-        conn.execute("DELETE FROM store_staging WHERE crawl_id = ?", (crawl_id,))
+        conn.execute("DELETE FROM store_staging_v2 WHERE crawl_id = ?", (crawl_id,))
         conn.execute(
             "UPDATE store_crawls SET finished_at = ?, status = ?, stats = ?, watermark = ?, "
             "error = ? WHERE id = ?",
             (now(), status, _dumps(stats), watermark, error, crawl_id),
-        )
-
-    def _merge(self, conn: sqlite3.Connection, crawl_id: int, record: dict, result) -> None:
-        row = conn.execute(
-            "SELECT content_hash FROM store_records WHERE id = ?", (record["id"],)
-        ).fetchone()
-        stamp = now()
-        if row and row[0] == record["content_hash"]:
-            conn.execute("UPDATE store_records SET last_crawl = ? WHERE id = ?",
-                         (crawl_id, record["id"]))
-            result.unchanged += 1
-            return
-        change = "updated" if row else "created"
-        (result.updated if row else result.created).append(record["id"])
-        data = _dumps(record)
-        conn.execute(
-            "INSERT INTO store_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, source = excluded.source, "
-            "content_hash = excluded.content_hash, data = excluded.data, "
-            "fetched_at = excluded.fetched_at, last_changed = excluded.last_changed, "
-            "last_crawl = excluded.last_crawl",
-            (record["id"], record["kind"], record["source"], record["content_hash"], data,
-             record["fetched_at"], stamp, stamp, crawl_id),
-        )
-        conn.execute(
-            "INSERT INTO store_history VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (record["id"], record["content_hash"], data, record["fetched_at"], crawl_id, change,
-             stamp),
         )
 
     # --- reads -------------------------------------------------------------------------------
