@@ -85,6 +85,13 @@ def test_eping_joint_notification_items_become_one_record_each():
     assert saudi["fetched_at"].startswith("2026-11-26")
 
 
+def test_eping_hs_codes_written_in_the_products_text_are_extracted():
+    records = {r["symbol"]: r for r in eping_records()}
+    assert records["G/TBT/N/SAU/1079"]["hs_codes"] == ["8703"]   # "HS Code: from 870310 to 870390"
+    assert records["G/TBT/N/SAU/1129"]["hs_codes"] == ["8700"]   # "8700"
+    assert records["G/TBT/N/SAU/1080"]["hs_codes"] == []         # "ICS 43.020" only
+
+
 def test_eping_type_comes_from_the_symbol_when_missing():
     records = {r["symbol"]: r for r in eping_records()}
     revision = records["G/TBT/N/SAU/1011/Rev.1"]

@@ -32,6 +32,7 @@ from urllib.parse import urlencode
 import scrapy
 from w3lib.html import remove_tags
 
+from crawlers.extract import hs_codes_in_text, ics_codes_in_text
 from crawlers.spiders.base import CrawlError, MarketPassSpider
 from search import normalise as norm
 
@@ -40,7 +41,6 @@ PAGE_SIZE = 100
 MAX_PAGES = 2000
 MAX_FAILED_PAGES_IN_A_ROW = 3
 _OBJECTIVE_SPLIT = re.compile(r"(?<=\)),\s*")
-_ICS_IN_TEXT = re.compile(r"ICS[^0-9]{0,12}((?:\d{2}\.\d{3}(?:\.\d{2})?[,;\s]*)+)", re.I)
 
 
 class WtoEpingSpider(MarketPassSpider):
@@ -151,7 +151,7 @@ def notification(item: dict, provenance: dict) -> dict:
         "title": _text(item.get("title")),
         "description": _text(item.get("description")),
         "products": _text(item.get("productsFreeText")),
-        "hs_codes": [h["code"] for h in item.get("hsCodes") or [] if h.get("code")],
+        "hs_codes": _hs_codes(item),
         "ics_codes": _ics_codes(item),
         "objectives": _objectives(item.get("objectives") or []),
         "links": _links(item),
@@ -181,11 +181,16 @@ def _objectives(objectives: list[dict]) -> list[str]:
     return [part.strip() for name in names for part in _OBJECTIVE_SPLIT.split(name) if part.strip()]
 
 
+def _hs_codes(item: dict) -> list[str]:
+    """The structured codes, else those written in the products text (often the only ones)."""
+    codes = [h["code"] for h in item.get("hsCodes") or [] if h.get("code")]
+    return codes or hs_codes_in_text(item.get("hsCodeText")) or hs_codes_in_text(
+        item.get("productsFreeText"))
+
+
 def _ics_codes(item: dict) -> list[str]:
     codes = [c.get("code") for c in item.get("icsCodes") or [] if c.get("code")]
-    for text in (item.get("icsCodeText"), item.get("productsFreeText")):
-        for match in _ICS_IN_TEXT.finditer(text or ""):
-            codes.extend(re.findall(r"\d{2}\.\d{3}(?:\.\d{2})?", match.group(1)))
+    codes += ics_codes_in_text(item.get("icsCodeText"), item.get("productsFreeText"))
     return list(dict.fromkeys(codes))
 
 

@@ -1,0 +1,57 @@
+"""Facts that sources write in free text: HS and ICS codes in product descriptions.
+
+Members often leave ePing's ``hsCodes`` empty and write the codes into the products text
+("HS Code: from 870310 to 870390", "HS 8504.40, 8507.60", "8700"). Codes are taken only after an
+HS marker, or when the whole text is a code, so a year or a page count is never mistaken for one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+_CODE = r"\d{2,4}(?:[.\s]?\d{2}){0,3}"
+_HS_MARKER = re.compile(r"\b(?:H\.?\s?S\.?|harmoni[sz]ed system|tariff (?:line|heading|code)s?)"
+                        r"\b[^0-9]{0,25}", re.I)
+_HS_LIST = re.compile(rf"({_CODE})((?:\s*(?:,|;|/|and|to|-|–)\s*{_CODE})*)", re.I)
+_ITEM = re.compile(rf"(?:from\s+)?({_CODE})(?:\s*(?:to|-|–)\s*({_CODE}))?", re.I)
+_ICS = re.compile(r"ICS[^0-9]{0,12}((?:\d{2}\.\d{3}(?:\.\d{2})?[,;\s]*(?:and\s+)?)+)", re.I)
+_ICS_CODE = re.compile(r"\d{2}\.\d{3}(?:\.\d{2})?")
+
+
+def _digits(code: str) -> str:
+    return re.sub(r"\D", "", code)
+
+
+def _range(first: str, last: str) -> list[str]:
+    """A range of codes: their common heading covers it, if they share one."""
+    a, b = _digits(first), _digits(last)
+    common = os.path.commonprefix([a, b])
+    return [common] if len(common) >= 4 and len(common) % 2 == 0 else [a, b]
+
+
+def hs_codes_in_text(text: str | None) -> list[str]:
+    """HS codes (digits only, in order, once each) written in a products text."""
+    if not text:
+        return []
+    text = text.strip()
+    if re.fullmatch(_CODE, text):
+        return [_digits(text)]
+    found: list[str] = []
+    for marker in _HS_MARKER.finditer(text):
+        listed = _HS_LIST.match(text, marker.end())
+        if not listed:
+            continue
+        for item in _ITEM.finditer(listed.group(0)):
+            first, last = item.groups()
+            found += _range(first, last) if last else [_digits(first)]
+    return [c for c in dict.fromkeys(found) if 2 <= len(c) <= 10]
+
+
+def ics_codes_in_text(*texts: str | None) -> list[str]:
+    """ICS codes written after an "ICS" marker ("ICS code(s): 43.020", "ICS 43.040.10")."""
+    found: list[str] = []
+    for text in texts:
+        for match in _ICS.finditer(text or ""):
+            found += _ICS_CODE.findall(match.group(1))
+    return list(dict.fromkeys(found))
