@@ -10,7 +10,6 @@ from scrapy.http import TextResponse
 from scrapy.utils.test import get_crawler
 
 from crawlers.run import SPIDERS
-from crawlers.spiders.base import CrawlError
 from crawlers.spiders.wto_eping import WtoEpingSpider, _text
 from search.records import load_record
 from tests.replay import replay
@@ -124,11 +123,26 @@ def test_eping_html_in_text_becomes_clean_text():
         "Toys and games for children"
 
 
-def test_eping_live_crawl_needs_a_key(monkeypatch):
-    monkeypatch.delenv("MARKETPASS_EPING_KEY", raising=False)
-    spider = WtoEpingSpider.from_crawler(get_crawler(WtoEpingSpider))
-    with pytest.raises(CrawlError, match="MARKETPASS_EPING_KEY"):
-        list(spider.initial_requests())
+def test_eping_live_crawl_uses_the_keyed_api_or_else_the_keyless_list(monkeypatch):
+    for var in ("MARKETPASS_EPING_KEY", "MARKETPASS_EPING_API_URL", "MARKETPASS_EPING_LIST_URL"):
+        monkeypatch.delenv(var, raising=False)
+    spider = WtoEpingSpider.from_crawler(get_crawler(WtoEpingSpider), since="2026-01-01")
+    (keyless,) = spider.initial_requests()
+    assert keyless.url.startswith("https://epingalert.org/api/v1/azureSearch/getAll?")
+    assert "page=1" in keyless.url and "distributionDateFrom=2026-01-01" in keyless.url
+    assert b"Ocp-Apim-Subscription-Key" not in keyless.headers
+    monkeypatch.setenv("MARKETPASS_EPING_KEY", "secret")
+    spider = WtoEpingSpider.from_crawler(get_crawler(WtoEpingSpider), full=True, since="2026-01-01")
+    (keyed,) = spider.initial_requests()
+    assert keyed.url.startswith("https://api.wto.org/eping/notifications/search?")
+    assert "distributionDateFrom" not in keyed.url  # --full ignores the watermark
+    assert keyed.headers[b"Ocp-Apim-Subscription-Key"] == b"secret"
+
+
+def test_eping_filters_on_our_side():
+    spider, items = replay(WtoEpingSpider, members="SA,BH", area="TBT")
+    assert items and {r["member"] for r in items} == {"SA", "BH"}
+    assert spider.crawler.stats.get_value("marketpass/filtered_out") == 25 - len(items)
 
 
 def test_hs_nomenclature_replay():

@@ -6,9 +6,15 @@ licence: WTO ePing content; WTO documents are public. Recorded responses: see
     crawlers/sources/wto_eping/manifest.json (reconstructed envelope of real records).
 access: the keyed API https://api.wto.org/eping/notifications/search (header
     Ocp-Apim-Subscription-Key, key from MARKETPASS_EPING_KEY; MARKETPASS_EPING_API_URL overrides
-    the address), newest first, paged; incremental from the newest distribution date of the last
-    good crawl unless ``--full``; replay reads the recorded list pages; ``--from-file`` loads one
-    saved list response (the ``items``/``totalCount`` envelope).
+    the address) when a key is set, else the site's keyless list endpoint
+    https://epingalert.org/api/v1/azureSearch/getAll (MARKETPASS_EPING_LIST_URL overrides it).
+    The keyless endpoint is undocumented: its answer has the same envelope (the recordings are
+    of it), but the request parameters are assumed to be the keyed API's (language, page,
+    pageSize, distributionDateFrom) — check them on the first live run. Newest first, paged;
+    incremental from the newest distribution date of the last good crawl unless ``--full``;
+    replay reads the recorded list pages; ``--from-file`` loads one saved list response.
+filters: ``-a members=SA,AE -a area=TBT -a since=2024-01-01`` are applied here too, whatever
+    the endpoint did with them (its filters are reported unreliable).
 
 Faults are logged and the crawl goes on: a page that is not the expected JSON is skipped and the
 next one asked for (three in a row end the paging); paging also ends at ``totalCount``, at a
@@ -37,6 +43,7 @@ from crawlers.spiders.base import CrawlError, MarketPassSpider
 from search import normalise as norm
 
 API = "https://api.wto.org/eping/notifications/search"
+LIST = "https://epingalert.org/api/v1/azureSearch/getAll"
 PAGE_SIZE = 100
 MAX_PAGES = 2000
 MAX_FAILED_PAGES_IN_A_ROW = 3
@@ -50,9 +57,12 @@ class WtoEpingSpider(MarketPassSpider):
     licence = "WTO ePing content; WTO documents are public"
     min_records = 20
 
-    def __init__(self, *args, since: str | None = None, **kwargs) -> None:
+    def __init__(self, *args, since: str | None = None, members: str = "", area: str = "",
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.since = None if self.full else since
+        self.members = {norm.country(m) for m in members.split(",") if m.strip()}
+        self.area = area.upper()
         self.seen: set[str] = set()
         self.newest: str | None = None
         self.failed_in_a_row = 0
@@ -63,17 +73,18 @@ class WtoEpingSpider(MarketPassSpider):
 
     def live_requests(self) -> Iterator[scrapy.Request]:
         self.key = os.environ.get("MARKETPASS_EPING_KEY", "").strip()
-        if not self.key:
-            raise CrawlError("live ePing crawling needs MARKETPASS_EPING_KEY (an api.wto.org key)")
         yield self._api_request(1)
 
     def _api_request(self, page: int) -> scrapy.Request:
         params = {"language": 1, "page": page, "pageSize": PAGE_SIZE}
         if self.since:
             params["distributionDateFrom"] = self.since
-        base = os.environ.get("MARKETPASS_EPING_API_URL", "").strip() or API
-        return scrapy.Request(f"{base}?{urlencode(params)}", dont_filter=True,
-                              headers={"Ocp-Apim-Subscription-Key": self.key},
+        if self.key:
+            base = os.environ.get("MARKETPASS_EPING_API_URL", "").strip() or API
+            headers = {"Ocp-Apim-Subscription-Key": self.key}
+        else:
+            base, headers = os.environ.get("MARKETPASS_EPING_LIST_URL", "").strip() or LIST, {}
+        return scrapy.Request(f"{base}?{urlencode(params)}", dont_filter=True, headers=headers,
                               cb_kwargs={"page": page}, errback=self.on_page_error)
 
     def parse(self, response, page: int | None = None, **kwargs):
@@ -116,7 +127,17 @@ class WtoEpingSpider(MarketPassSpider):
             return
         date = (record.get("distribution_date") or "")[:10]
         self.newest = max(self.newest or date, date) or None
-        yield record
+        if self._wanted(record, date):
+            yield record
+        else:
+            self.crawler.stats.inc_value("marketpass/filtered_out")
+
+    def _wanted(self, record: dict, date: str) -> bool:
+        """The filters asked for, applied on our side."""
+        symbol_area = record["symbol"].split("/")[1].upper()
+        return ((not self.members or record["member"] in self.members)
+                and (not self.area or symbol_area == self.area)
+                and (not self.since or not date or date >= self.since))
 
     def watermark(self) -> str | None:
         """The newest distribution date seen, for the next incremental live crawl."""
