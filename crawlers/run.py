@@ -9,11 +9,12 @@ from scrapy.settings import Settings
 
 from crawlers import settings as crawler_settings
 from crawlers.spiders.base import MarketPassSpider
+from crawlers.spiders.curated import CuratedSpider
 from crawlers.spiders.hs_nomenclature import HsNomenclatureSpider
 from crawlers.spiders.wto_eping import WtoEpingSpider
 
 SPIDERS: dict[str, type[MarketPassSpider]] = {
-    spider.name: spider for spider in (HsNomenclatureSpider, WtoEpingSpider)
+    spider.name: spider for spider in (CuratedSpider, HsNomenclatureSpider, WtoEpingSpider)
 }
 
 

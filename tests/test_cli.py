@@ -41,9 +41,9 @@ def snapshot_db(tmp_path_factory):
 def test_load_snapshot_fills_store_and_index(snapshot_db):
     info = status(snapshot_db)
     assert info["counts"]["notification"] == 25
-    assert info["counts"]["hscode"] > 6000
+    assert info["counts"]["hscode"] > 6000 and info["counts"]["arrangement"] >= 2
     assert info["counts"] == info["store_counts"]
-    assert {c["source"] for c in info["crawls"]} == {"wto_eping", "hs_nomenclature"}
+    assert {c["source"] for c in info["crawls"]} == {"wto_eping", "hs_nomenclature", "curated"}
     assert all(c["status"] == "finished" for c in info["crawls"])
 
 
@@ -137,7 +137,7 @@ def test_crawl_all_replay_twice_reports_nothing_new_the_second_time(tmp_path):
         result = run(db, "crawl", "--all", "--replay")
         assert result.returncode == 0, result.stderr
     crawls = status(db)["crawls"]
-    assert {c["source"] for c in crawls} == {"wto_eping", "hs_nomenclature"}
+    assert {c["source"] for c in crawls} == {"wto_eping", "hs_nomenclature", "curated"}
     for crawl in crawls:
         assert crawl["stats"]["created"] == 0 and crawl["stats"]["updated"] == 0
         assert crawl["stats"]["unchanged"] > 0

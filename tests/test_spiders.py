@@ -10,6 +10,7 @@ from scrapy.http import TextResponse
 from scrapy.utils.test import get_crawler
 
 from crawlers.run import SPIDERS
+from crawlers.spiders.base import CrawlError
 from crawlers.spiders.wto_eping import WtoEpingSpider, _text
 from search.records import load_record
 from tests.replay import replay
@@ -31,10 +32,11 @@ def records_of(results) -> list[dict]:
 def test_every_spider_declares_metadata_and_has_recordings(name):
     cls = SPIDERS[name]
     assert cls.publisher and cls.licence and cls.min_records >= 1
-    assert cls.source_url.startswith("https://")
+    assert cls.source_url.startswith("https://") or (name == "curated" and not cls.source_url)
     assert cls.__module__.endswith(name)
-    manifest = json.loads((cls.sources_dir() / "manifest.json").read_text())
-    assert manifest["recorded_at"] and manifest["how"]
+    manifest = spider_of(cls).manifest
+    assert manifest["how"] and manifest["files"]
+    assert manifest.get("recorded_at") or name == "curated"  # curated files are the source
     for filename in manifest["files"]:
         assert (cls.sources_dir() / filename).stat().st_size > 0
     module_doc = __import__(cls.__module__, fromlist=["x"]).__doc__
@@ -168,3 +170,24 @@ def test_eping_splits_document_links_joined_with_commas():
     links = {r["symbol"]: r["links"] for r in eping_records()}["G/TBT/N/ARE/543"]
     assert [link["url"].rsplit("/", 1)[-1] for link in links] == [
         "22_5350_00_e.pdf", "22_5350_00_x.pdf", "ARE543.DOCX"]
+
+
+def test_curated_records_cite_their_sources_and_say_whether_verified():
+    from crawlers.spiders.curated import CuratedSpider
+
+    _, items = replay(CuratedSpider)
+    records = {r["id"]: r for r in records_of(items)}
+    apec = records["apec-tel-mra"]
+    assert apec["kind"] == "arrangement" and apec["verified"] is False
+    assert apec["source_url"] == apec["sources"][0]["url"]
+    assert apec["fetched_at"] == "2026-11-26"  # the file's compiled_on: no source has a date
+    assert {"US", "CN", "TW", "HK"} <= {p["country"] for p in apec["parties"]}
+
+
+def test_a_broken_curated_file_stops_the_crawl(tmp_path, monkeypatch):
+    from crawlers.spiders import curated
+
+    (tmp_path / "broken.json").write_text('{"records": []}')
+    monkeypatch.setattr(curated, "CURATED", tmp_path)
+    with pytest.raises(CrawlError, match="not a curated file"):
+        replay(curated.CuratedSpider)

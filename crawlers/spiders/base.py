@@ -26,7 +26,7 @@ class CrawlError(RuntimeError):
 class MarketPassSpider(scrapy.Spider):
     # Metadata every spider declares (see tests/test_spiders.py, which walks them all).
     publisher: str = ""
-    source_url: str = ""       # the publisher's page for this dataset
+    source_url: str = ""       # the publisher's page for this dataset ("" when records cite theirs)
     licence: str = ""          # terms of use / licence note
     min_records: int = 1       # a full crawl yielding fewer records fails and changes nothing
 
