@@ -48,6 +48,12 @@ def hs_codes_in_text(text: str | None) -> list[str]:
     return [c for c in dict.fromkeys(found) if 2 <= len(c) <= 10]
 
 
+def hs_codes_in_list(text: str | None) -> list[str]:
+    """A column or field that holds only HS codes ("870323, 8703.24; 8704")."""
+    return [c for c in dict.fromkeys(_digits(m) for m in re.findall(_CODE, text or ""))
+            if 2 <= len(c) <= 10]
+
+
 def ics_codes_in_text(*texts: str | None) -> list[str]:
     """ICS codes written after an "ICS" marker ("ICS code(s): 43.020", "ICS 43.040.10")."""
     found: list[str] = []

@@ -12,9 +12,11 @@ from crawlers.spiders.base import MarketPassSpider
 from crawlers.spiders.curated import CuratedSpider
 from crawlers.spiders.hs_nomenclature import HsNomenclatureSpider
 from crawlers.spiders.wto_eping import WtoEpingSpider
+from crawlers.spiders.wto_eping_bulk import WtoEpingBulkSpider
 
 SPIDERS: dict[str, type[MarketPassSpider]] = {
-    spider.name: spider for spider in (CuratedSpider, HsNomenclatureSpider, WtoEpingSpider)
+    spider.name: spider
+    for spider in (CuratedSpider, HsNomenclatureSpider, WtoEpingSpider, WtoEpingBulkSpider)
 }
 
 

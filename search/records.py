@@ -256,8 +256,9 @@ SCHEMAS: dict[str, type[RecordSchema]] = {
 
 
 def content_hash(record: dict) -> str:
-    """Hash of what the record says, not of when it was fetched."""
-    content = {k: v for k, v in record.items() if k not in ("fetched_at", "content_hash")}
+    """Hash of what the record says, not of where or when it was fetched: the same facts from
+    two access paths of one source (ePing's list and its export) are the same record."""
+    content = {k: v for k, v in record.items() if k not in PROVENANCE}
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 

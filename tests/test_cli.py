@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from crawlers.run import SPIDERS
 from search.query import SearchRequest
 from search.sqlite_backend import SqliteBackend
 from search.store import RecordStore
@@ -43,7 +44,7 @@ def test_load_snapshot_fills_store_and_index(snapshot_db):
     assert info["counts"]["notification"] == 25
     assert info["counts"]["hscode"] > 6000 and info["counts"]["arrangement"] >= 2
     assert info["counts"] == info["store_counts"]
-    assert {c["source"] for c in info["crawls"]} == {"wto_eping", "hs_nomenclature", "curated"}
+    assert {c["source"] for c in info["crawls"]} == set(SPIDERS)
     assert all(c["status"] == "finished" for c in info["crawls"])
 
 
@@ -137,7 +138,7 @@ def test_crawl_all_replay_twice_reports_nothing_new_the_second_time(tmp_path):
         result = run(db, "crawl", "--all", "--replay")
         assert result.returncode == 0, result.stderr
     crawls = status(db)["crawls"]
-    assert {c["source"] for c in crawls} == {"wto_eping", "hs_nomenclature", "curated"}
+    assert {c["source"] for c in crawls} == set(SPIDERS)
     for crawl in crawls:
         assert crawl["stats"]["created"] == 0 and crawl["stats"]["updated"] == 0
         assert crawl["stats"]["unchanged"] > 0

@@ -191,3 +191,28 @@ def test_a_broken_curated_file_stops_the_crawl(tmp_path, monkeypatch):
     monkeypatch.setattr(curated, "CURATED", tmp_path)
     with pytest.raises(CrawlError, match="not a curated file"):
         replay(curated.CuratedSpider)
+
+
+def test_bulk_export_rows_become_the_same_records_as_the_list_items():
+    from crawlers.spiders.wto_eping_bulk import WtoEpingBulkSpider
+
+    _, items = replay(WtoEpingBulkSpider)
+    bulk = {r["symbol"]: r for r in records_of(items)}
+    listed = {r["symbol"]: r for r in eping_records()}
+    assert bulk.keys() == listed.keys()
+    for symbol, record in listed.items():
+        for field in ("member", "type", "base_symbol", "distribution_date", "comment_deadline",
+                      "title", "hs_codes", "ics_codes", "objectives", "joint_symbols"):
+            assert bulk[symbol][field] == record[field], (symbol, field)
+
+
+def test_bulk_export_columns_are_matched_by_name_in_any_order():
+    from crawlers.spiders.wto_eping_bulk import column_map, item_of
+
+    header = ("Title", "Final date for comments", "Notifying Member", "Document  Symbol", "HS")
+    columns = column_map(header)
+    item = item_of(("Toys", None, "Kenya", "G/TBT/N/KEN/1", "9503.00; 950300"), columns)
+    assert item["documentSymbol"] == "G/TBT/N/KEN/1" and item["notifyingMember"] == "Kenya"
+    assert item["hsCodes"] == [{"code": "950300"}]
+    with pytest.raises(CrawlError, match="no column for documentSymbol"):
+        column_map(("Title", "Member"))

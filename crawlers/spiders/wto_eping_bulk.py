@@ -1,0 +1,104 @@
+"""WTO ePing daily export ``Notification_EN.xlsx``: the fast path to the full history.
+
+publisher: World Trade Organization — ePing SPS&TBT Notification Alert System
+source_url: https://epingalert.org/
+licence: WTO ePing content; WTO documents are public
+access: the export (about 45 MB, tens of thousands of rows, no key) from the address in
+    MARKETPASS_EPING_BULK_URL, or a downloaded copy with ``--from-file``. Replay reads
+    ``reconstructed_Notification_EN.xlsx``: reconstructed from the real recorded ePing records in
+    the export's shape, since no copy of the export could be recorded.
+
+Columns are matched by header name, never by position (their order changes); each field
+accepts several spellings of its header. A workbook without a symbol or member column fails the
+crawl (the format changed); a row that cannot be read is skipped with a warning. Rows become
+records exactly as ePing list items do (``wto_eping.notification``): joint notifications split,
+types from symbols, codes from text.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Iterator
+
+import scrapy
+from openpyxl import load_workbook
+
+from crawlers.extract import hs_codes_in_list
+from crawlers.spiders.base import CrawlError
+from crawlers.spiders.wto_eping import WtoEpingSpider
+
+# ePing list field ← accepted header names (compared lower-case, spaces collapsed).
+HEADERS = {
+    "documentSymbol": ("document symbol", "symbol", "document symbols"),
+    "notifyingMember": ("notifying member", "member", "notifying members"),
+    "area": ("area", "domain"),
+    "notificationType": ("notification type", "type"),
+    "distributionDate": ("distribution date", "date of distribution", "date distributed"),
+    "commentDeadlineDate": ("final date for comments", "comment deadline",
+                            "deadline for comments", "comments deadline"),
+    "title": ("title", "notified title"),
+    "description": ("description", "description of content"),
+    "productsFreeText": ("products covered", "products", "product coverage"),
+    "hsCodes": ("hs codes", "hs code", "hs"),
+    "icsCodeText": ("ics codes", "ics code", "ics"),
+    "objectives": ("objectives", "objective and rationale", "objective"),
+    "notifiedDocumentLink": ("notified document", "notified document link", "document link"),
+    "linkToNotification": ("link to notification", "notification link"),
+    "id": ("notification id", "id"),
+}
+REQUIRED = ("documentSymbol", "notifyingMember")
+
+
+def _header(text: object) -> str:
+    return re.sub(r"\s+", " ", str(text or "")).strip().lower()
+
+
+def column_map(header_row: tuple) -> dict[str, int]:
+    """ePing field → column index, from the header row; a missing required column is fatal."""
+    names = {_header(h): i for i, h in enumerate(header_row)}
+    found = {field: next((names[a] for a in aliases if a in names), None)
+             for field, aliases in HEADERS.items()}
+    missing = [f for f in REQUIRED if found[f] is None]
+    if missing:
+        raise CrawlError(f"the workbook has no column for {', '.join(missing)}; "
+                         f"its headers are {sorted(names)}")
+    return {field: i for field, i in found.items() if i is not None}
+
+
+def item_of(row: tuple, columns: dict[str, int]) -> dict:
+    """A row in the shape of an ePing list item."""
+    item = {field: row[i] if i < len(row) else None for field, i in columns.items()}
+    item["notifyingMemberCode"] = None
+    item["hsCodes"] = [{"code": c} for c in hs_codes_in_list(str(item.get("hsCodes") or ""))]
+    item["objectives"] = [{"name": str(item["objectives"])}] if item.get("objectives") else []
+    for field in ("distributionDate", "commentDeadlineDate"):
+        if hasattr(item.get(field), "isoformat"):
+            item[field] = item[field].isoformat()
+    return item
+
+
+class WtoEpingBulkSpider(WtoEpingSpider):
+    name = "wto_eping_bulk"
+    min_records = 20
+
+    def replay_requests(self) -> Iterator[scrapy.Request]:
+        for name in self.manifest.get("files", []):
+            yield scrapy.Request(self.recorded_url(name), dont_filter=True, errback=self.on_error)
+
+    def live_requests(self) -> Iterator[scrapy.Request]:
+        url = os.environ.get("MARKETPASS_EPING_BULK_URL", "").strip()
+        if not url:
+            raise CrawlError("set MARKETPASS_EPING_BULK_URL to the address of "
+                             "Notification_EN.xlsx, or import a downloaded copy with --from-file")
+        yield scrapy.Request(url, dont_filter=True, errback=self.on_error)
+
+    def parse(self, response, **kwargs):
+        book = load_workbook(io.BytesIO(response.body), read_only=True, data_only=True)
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        columns = column_map(next(rows, ()))
+        self.page_ok()
+        for row in rows:
+            if any(cell not in (None, "") for cell in row):
+                yield from self.parse_item(item_of(row, columns))
