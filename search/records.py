@@ -123,6 +123,10 @@ class NotificationSchema(RecordSchema):
     objectives = fields.List(fields.Str(), load_default=list)
     keywords = fields.List(fields.Str(), load_default=list)
     agency = fields.Str(load_default=None)
+    article = fields.Str(load_default=None)  # notified under: 2.9.2, 2.10.1, 5.6.2, 5.7.1
+    relevant_documents = fields.Str(load_default=None)
+    text_available_from = fields.Str(load_default=None)
+    addendum_reasons = fields.List(fields.Dict(), load_default=list)
     links = fields.List(fields.Nested(Link), load_default=list)
     related = fields.List(fields.Str(), load_default=list)
     joint_symbols = fields.List(fields.Str(), load_default=list)
