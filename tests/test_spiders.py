@@ -216,3 +216,32 @@ def test_bulk_export_columns_are_matched_by_name_in_any_order():
     assert item["hsCodes"] == [{"code": "950300"}]
     with pytest.raises(CrawlError, match="no column for documentSymbol"):
         column_map(("Title", "Member"))
+
+
+def test_iecee_listing_rows_become_bodies():
+    from crawlers.spiders.iecee_members import IeceeMembersSpider
+
+    _, items = replay(IeceeMembersSpider)
+    bodies = {r["id"]: r for r in records_of(items)}
+    assert len(bodies) == 13
+    # A row with an empty country cell continues the country above (Brazil's second NCB).
+    assert bodies["iecee-ncb-br-ncc"]["country"] == "BR"
+    cqc = bodies["iecee-ncb-cn-cqc"]
+    assert cqc["roles"] == ["IECEE NCB"] and cqc["verified"] is False
+    assert cqc["source_url"] == "http://www.iecee.com/cbscheme/html/cbmtlacceptance.htm"
+
+
+def test_iecee_parser_reads_other_layouts_and_reports_pages_without_a_listing():
+    from crawlers.spiders.iecee_members import IeceeMembersSpider
+
+    spider = spider_of(IeceeMembersSpider)
+    page = (b"<table><tr><th>Member country</th><th>CBTL</th><th>Accepted categories</th></tr>"
+            b"<tr><td>Japan</td><td>JET</td><td>HOUS, OFF, TRON</td></tr>"
+            b"<tr><td>Atlantis</td><td>Nobody</td><td></td></tr></table>")
+    items = list(spider.parse(TextResponse(url="https://www.iecee.org/x", body=page)))
+    assert [(i["country"], i["roles"], i["categories"]) for i in items] == [
+        ("JP", ["IECEE CBTL"], ["HOUS", "OFF", "TRON"])]
+    assert spider.crawler.stats.get_value("marketpass/items_skipped") == 1
+    moved = TextResponse(url="https://www.iecee.org/y", body=b"<p>moved</p>")
+    assert list(spider.parse(moved)) == []
+    assert spider.crawler.stats.get_value("marketpass/faults") == 1
