@@ -245,3 +245,13 @@ def test_iecee_parser_reads_other_layouts_and_reports_pages_without_a_listing():
     moved = TextResponse(url="https://www.iecee.org/y", body=b"<p>moved</p>")
     assert list(spider.parse(moved)) == []
     assert spider.crawler.stats.get_value("marketpass/faults") == 1
+
+
+@pytest.mark.parametrize("name", ["iecee_members", "wto_documents"])
+def test_spiders_without_a_fixed_address_read_the_pages_they_are_given(name):
+    cls = SPIDERS[name]
+    spider = cls.from_crawler(get_crawler(cls), urls="https://a.example/1, https://a.example/2")
+    assert [r.url for r in spider.initial_requests()] == ["https://a.example/1",
+                                                         "https://a.example/2"]
+    with pytest.raises(CrawlError, match="-a urls="):
+        list(cls.from_crawler(get_crawler(cls)).initial_requests())

@@ -31,8 +31,10 @@ class MarketPassSpider(scrapy.Spider):
     min_records: int = 1       # a full crawl yielding fewer records fails and changes nothing
 
     def __init__(self, replay: bool = False, full: bool = False, from_file: str | None = None,
-                 **kwargs) -> None:
+                 urls: str = "", **kwargs) -> None:
         super().__init__(**kwargs)
+        # Pages to read live, for sources without a fixed address (-a urls=URL,URL).
+        self.urls = [u.strip() for u in urls.split(",") if u.strip()]
         self.replay = _flag(replay)
         self.full = _flag(full) or self.replay or bool(from_file)
         self.from_file = from_file
@@ -99,10 +101,19 @@ class MarketPassSpider(scrapy.Spider):
             yield from self.live_requests()
 
     def replay_requests(self) -> Iterator[scrapy.Request]:
-        raise CrawlError(f"{self.name} has no recorded responses to replay")
+        """The recorded responses the manifest lists, in its order."""
+        files = self.manifest.get("files", [])
+        if not files:
+            raise CrawlError(f"{self.name} has no recorded responses to replay")
+        for name in files:
+            yield scrapy.Request(self.recorded_url(name), dont_filter=True, errback=self.on_error)
 
     def live_requests(self) -> Iterator[scrapy.Request]:
-        raise CrawlError(f"{self.name} cannot crawl live")
+        """The pages named with -a urls=…; spiders with a fixed address override this."""
+        if not self.urls:
+            raise CrawlError(f"name the pages {self.name} should read: -a urls=URL,URL")
+        for url in self.urls:
+            yield scrapy.Request(url, dont_filter=True, errback=self.on_error)
 
     def watermark(self) -> str | None:
         """What the next incremental crawl starts from (the pipeline stores it on success)."""

@@ -41,12 +41,8 @@ class CuratedSpider(MarketPassSpider):
         return {"files": sorted(p.name for p in CURATED.glob("*.json")),
                 "how": "hand-curated JSON files; every record cites its sources"}
 
-    def replay_requests(self) -> Iterator[scrapy.Request]:
-        return self.live_requests()
-
     def live_requests(self) -> Iterator[scrapy.Request]:
-        for name in self.manifest["files"]:
-            yield scrapy.Request((CURATED / name).as_uri(), dont_filter=True, errback=self.on_error)
+        return self.replay_requests()  # the files are the source
 
     def parse(self, response, **kwargs):
         try:

@@ -23,9 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-import scrapy
-
-from crawlers.spiders.base import CrawlError, MarketPassSpider
+from crawlers.spiders.base import MarketPassSpider
 from search import normalise as norm
 from search.analysis import fold
 
@@ -49,20 +47,6 @@ class IeceeMembersSpider(MarketPassSpider):
     source_url = "https://www.iecee.org/"
     licence = "IECEE listings are public; facts only"
     min_records = 10
-
-    def __init__(self, *args, urls: str = "", **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.urls = [u.strip() for u in urls.split(",") if u.strip()]
-
-    def replay_requests(self) -> Iterator[scrapy.Request]:
-        for name in self.manifest.get("files", []):
-            yield scrapy.Request(self.recorded_url(name), dont_filter=True, errback=self.on_error)
-
-    def live_requests(self) -> Iterator[scrapy.Request]:
-        if not self.urls:
-            raise CrawlError("name the IECEE listing pages to read: -a urls=URL,URL")
-        for url in self.urls:
-            yield scrapy.Request(url, dont_filter=True, errback=self.on_error)
 
     def parse(self, response, **kwargs):
         cited = self.manifest.get("listing_source") if self.replay else response.url

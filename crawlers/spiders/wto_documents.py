@@ -18,12 +18,8 @@ documents ePing does not carry (the pre-2000 notifications) until then.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import scrapy
-
 from crawlers.forms import document_text, parse_form
-from crawlers.spiders.base import CrawlError, MarketPassSpider
+from crawlers.spiders.base import MarketPassSpider
 
 
 class WtoDocumentsSpider(MarketPassSpider):
@@ -32,20 +28,6 @@ class WtoDocumentsSpider(MarketPassSpider):
     source_url = "https://docs.wto.org/"
     licence = "WTO documents are public"
     min_records = 3
-
-    def __init__(self, *args, urls: str = "", **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.urls = [u.strip() for u in urls.split(",") if u.strip()]
-
-    def replay_requests(self) -> Iterator[scrapy.Request]:
-        for name in self.manifest.get("files", []):
-            yield scrapy.Request(self.recorded_url(name), dont_filter=True, errback=self.on_error)
-
-    def live_requests(self) -> Iterator[scrapy.Request]:
-        if not self.urls:
-            raise CrawlError("name the documents to read: -a urls=URL,URL (DOCX or HTML)")
-        for url in self.urls:
-            yield scrapy.Request(url, dont_filter=True, errback=self.on_error)
 
     def parse(self, response, **kwargs):
         try:

@@ -67,10 +67,6 @@ class WtoEpingSpider(MarketPassSpider):
         self.newest: str | None = None
         self.failed_in_a_row = 0
 
-    def replay_requests(self) -> Iterator[scrapy.Request]:
-        for name in self.manifest.get("files", []):
-            yield scrapy.Request(self.recorded_url(name), dont_filter=True, errback=self.on_error)
-
     def live_requests(self) -> Iterator[scrapy.Request]:
         self.key = os.environ.get("MARKETPASS_EPING_KEY", "").strip()
         yield self._api_request(1)

@@ -83,10 +83,6 @@ class WtoEpingBulkSpider(WtoEpingSpider):
     name = "wto_eping_bulk"
     min_records = 20
 
-    def replay_requests(self) -> Iterator[scrapy.Request]:
-        for name in self.manifest.get("files", []):
-            yield scrapy.Request(self.recorded_url(name), dont_filter=True, errback=self.on_error)
-
     def live_requests(self) -> Iterator[scrapy.Request]:
         url = os.environ.get("MARKETPASS_EPING_BULK_URL", "").strip()
         if not url:
