@@ -16,7 +16,7 @@ from scrapy.exceptions import DropItem
 from search import settings as mp_settings
 from search.backend import open_backend
 from search.indexing import index_records
-from search.records import RecordError, load_record
+from search.records import RecordError, complement, keep_complements, load_record
 from search.store import RecordStore
 
 log = logging.getLogger(__name__)
@@ -60,16 +60,29 @@ class StorePipeline:
     def open_spider(self, spider=None) -> None:
         self.store = RecordStore(self.settings.db_path)
         self.crawl_id = self.store.start_crawl(self.crawler.spider.name)
+        self.complemented = self.store.complemented_ids()
 
     def process_item(self, item: dict, spider=None) -> dict:
         if item["id"] in self.seen:  # the same record twice in one crawl is stored once
             self.duplicates += 1
             return item
         self.seen.add(item["id"])
+        item = self._merged(item)
         self.buffer.append(item)
         self.count += 1
         if len(self.buffer) >= STAGE_BATCH:
             self._flush()
+        return item
+
+    def _merged(self, item: dict) -> dict:
+        """A complementing source adds to the stored record; a record's own source keeps
+        what complementing sources added."""
+        spider = self.crawler.spider
+        if spider.complements:
+            stored = self.store.get(item["id"])
+            return complement(stored, item, spider.name) if stored else item
+        if item["id"] in self.complemented:
+            return keep_complements(self.store.get(item["id"]), item)
         return item
 
     def _flush(self) -> None:

@@ -86,6 +86,9 @@ class RecordSchema(Schema):
     content_hash = fields.Str(load_default=None)
     language = fields.Str(load_default="en")
     note = fields.Str(load_default=None)
+    # Fields another source filled in (source → field names); see ``complement``.
+    complemented = fields.Dict(keys=fields.Str(), values=fields.List(fields.Str()),
+                               load_default=dict)
 
     @post_load
     def _add_kind(self, data: dict, **kwargs: Any) -> dict:
@@ -271,6 +274,45 @@ def content_hash(record: dict) -> str:
 def _schema(kind: str) -> RecordSchema:
     # One instance per kind: building a schema copies every field, which costs more than a load.
     return SCHEMAS[kind]()
+
+
+# What identifies a record or says where it came from: never taken from a complementing source.
+_OWN = {*PROVENANCE, "id", "kind", "language", "complemented", "symbol", "area", "member",
+        "type", "base_symbol", "parent_symbol"}
+
+
+def _empty(value: object) -> bool:
+    return value in (None, "", [], {})
+
+
+def complement(stored: dict, extra: dict, source: str) -> dict:
+    """The stored record with the fields it lacks filled from another source's record.
+
+    For sources that add to a record rather than describe it whole (a notification's form adds
+    the agency and article to ePing's record). The fields taken are noted under
+    ``complemented`` so the record's own source, crawled again, keeps them.
+    """
+    taken = [k for k, v in extra.items()
+             if k not in _OWN and not _empty(v) and _empty(stored.get(k))]
+    merged = {**stored, **{k: extra[k] for k in taken}}
+    if extra.get("links"):
+        merged["links"] = list({link["url"]: link for link in
+                                [*stored.get("links", []), *extra["links"]]}.values())
+    noted = set(stored.get("complemented", {}).get(source, [])) | set(taken)
+    merged["complemented"] = {**stored.get("complemented", {}), source: sorted(noted)}
+    merged["content_hash"] = content_hash(merged)
+    return merged
+
+
+def keep_complements(stored: dict, fresh: dict) -> dict:
+    """A record crawled again from its own source, keeping what other sources filled in."""
+    kept = {k: stored[k] for fields_ in stored.get("complemented", {}).values() for k in fields_
+            if k in stored and _empty(fresh.get(k))}
+    if not kept and not stored.get("complemented"):
+        return fresh
+    merged = {**fresh, **kept, "complemented": stored["complemented"]}
+    merged["content_hash"] = content_hash(merged)
+    return merged
 
 
 def load_record(kind: str, data: dict) -> dict:

@@ -183,6 +183,12 @@ class RecordStore:
             yield from (json.loads(data) for _, data in rows)
             last = rows[-1][0]
 
+    def complemented_ids(self) -> set[str]:
+        """Records another source has added fields to (see ``records.complement``)."""
+        rows = self._conn().execute(
+            "SELECT id FROM store_records WHERE json_extract(data, '$.complemented') != '{}'")
+        return {r[0] for r in rows}
+
     def counts(self) -> dict[str, int]:
         rows = self._conn().execute("SELECT kind, COUNT(*) FROM store_records GROUP BY kind")
         return dict(rows.fetchall())

@@ -143,3 +143,27 @@ def test_crawl_all_replay_twice_reports_nothing_new_the_second_time(tmp_path):
     for crawl in crawls:
         assert crawl["stats"]["created"] == 0 and crawl["stats"]["updated"] == 0
         assert crawl["stats"]["unchanged"] > 0
+
+
+def test_a_notification_form_complements_the_epings_record_and_survives_its_next_crawl(tmp_path):
+    db = tmp_path / "m.db"
+    assert run(db, "crawl", "wto_eping", "--replay").returncode == 0
+    before = RecordStore(db).get("G/TBT/N/SAU/1437")
+    form = tmp_path / "G_TBT_N_SAU_1437.html"
+    form.write_text(  # test data: only the form's shape is real
+        "<p>G/TBT/N/SAU/1437</p><p>NOTIFICATION</p>"
+        "<p>1. Member to Agreement notifying: SAUDI ARABIA, KINGDOM OF</p>"
+        "<p>2. Agency responsible: Test agency for this test</p>"
+        "<p>3. Notified under Article 2.9.2 [X], 2.10.1 [ ], 5.6.2 [ ], 5.7.1 [ ]</p>"
+        "<p>5. Title, number of pages and language(s) of the notified document: Another title</p>")
+    assert run(db, "crawl", "wto_documents", "--from-file", str(form)).returncode == 0
+    merged = RecordStore(db).get("G/TBT/N/SAU/1437")
+    assert merged["agency"] == "Test agency for this test" and merged["article"] == "2.9.2"
+    assert merged["title"] == before["title"]            # ePing's own fields stay
+    assert merged["source"] == "wto_eping"
+    assert merged["complemented"] == {"wto_documents": ["agency", "article"]}
+    assert run(db, "crawl", "wto_eping", "--replay").returncode == 0
+    again = RecordStore(db)
+    assert again.get("G/TBT/N/SAU/1437")["agency"] == "Test agency for this test"
+    assert again.last_crawls()[0]["stats"]["updated"] == 0
+    assert SqliteBackend(db).get("G/TBT/N/SAU/1437")["article"] == "2.9.2"

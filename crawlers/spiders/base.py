@@ -29,6 +29,7 @@ class MarketPassSpider(scrapy.Spider):
     source_url: str = ""       # the publisher's page for this dataset ("" when records cite theirs)
     licence: str = ""          # terms of use / licence note
     min_records: int = 1       # a full crawl yielding fewer records fails and changes nothing
+    complements: bool = False  # adds fields to records of other sources instead of replacing
 
     def __init__(self, replay: bool = False, full: bool = False, from_file: str | None = None,
                  urls: str = "", **kwargs) -> None:

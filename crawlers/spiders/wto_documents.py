@@ -11,9 +11,9 @@ access: document URLs given with ``-a urls=URL,URL`` (DOCX or HTML, as ePing rec
 
 The form (``crawlers.forms``) gives agency, article notified under, full product text, relevant
 documents, proposed dates, comment deadline, where the text is available and, for an addendum,
-the ticked reasons with their dates. Limit: a record read here replaces, not completes, a
-record of the same symbol from ePing; merging the two is left for later, so use it for
-documents ePing does not carry (the pre-2000 notifications) until then.
+the ticked reasons with their dates. It complements: for a symbol already stored (from ePing)
+it fills in only the fields that record lacks and adds its links, and ePing's next crawl keeps
+them; a symbol not stored yet (the pre-2000 notifications) becomes a record of its own.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class WtoDocumentsSpider(MarketPassSpider):
     source_url = "https://docs.wto.org/"
     licence = "WTO documents are public"
     min_records = 3
+    complements = True
 
     def parse(self, response, **kwargs):
         try:
