@@ -80,7 +80,10 @@ class StorePipeline:
         spider = self.crawler.spider
         if spider.complements:
             stored = self.store.get(item["id"])
-            return complement(stored, item, spider.name) if stored else item
+            # A record of its own (no other source has it) is simply replaced.
+            if stored and stored["source"] != spider.name:
+                return complement(stored, item, spider.name)
+            return item
         if item["id"] in self.complemented:
             return keep_complements(self.store.get(item["id"]), item)
         return item

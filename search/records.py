@@ -299,7 +299,8 @@ def complement(stored: dict, extra: dict, source: str) -> dict:
         merged["links"] = list({link["url"]: link for link in
                                 [*stored.get("links", []), *extra["links"]]}.values())
     noted = set(stored.get("complemented", {}).get(source, [])) | set(taken)
-    merged["complemented"] = {**stored.get("complemented", {}), source: sorted(noted)}
+    if noted:
+        merged["complemented"] = {**stored.get("complemented", {}), source: sorted(noted)}
     merged["content_hash"] = content_hash(merged)
     return merged
 
