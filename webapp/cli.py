@@ -142,8 +142,15 @@ def index_status(as_json: bool) -> None:
     for kind, count in sorted(status["counts"].items()):
         stored = status["store_counts"].get(kind, 0)
         click.echo(f"  {kind:<14}{count:>8} indexed {stored:>8} stored")
+    click.echo("last crawl of each source:")
     for c in status["crawls"]:
-        click.echo(f"  last crawl {c['source']:<18}{c['status']:<10}{c['finished_at'] or ''}")
+        s = c["stats"]
+        failed = s.get("invalid", 0) + s.get("skipped", 0) + s.get("faults", 0)
+        ended = c["finished_at"] or "…"
+        click.echo(f"  {c['source']:<16}{c['status']:<9}{c['started_at']} → {ended}"
+                   f"  fetched {s.get('fetched', 0)}, new {s.get('created', 0)}, "
+                   f"changed {s.get('updated', 0)}, unchanged {s.get('unchanged', 0)}, "
+                   f"failed {failed}{'  (' + c['error'] + ')' if c['error'] else ''}")
 
 
 if __name__ == "__main__":
