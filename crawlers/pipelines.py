@@ -23,6 +23,11 @@ log = logging.getLogger(__name__)
 STAGE_BATCH = 500
 
 
+def records_in(item: dict) -> list[dict]:
+    """An item is one record, or a batch of them (bulk imports spare Scrapy's per-item cost)."""
+    return item["records"] if item.get("kind") == "batch" else [item]
+
+
 class ValidatePipeline:
     def __init__(self, crawler) -> None:
         self.crawler = crawler
@@ -32,13 +37,19 @@ class ValidatePipeline:
         return cls(crawler)
 
     def process_item(self, item: dict, spider=None) -> dict:
+        valid = [r for r in map(self._load, records_in(item)) if r is not None]
+        if not valid:
+            raise DropItem("no valid record")
+        return {"kind": "batch", "records": valid} if item.get("kind") == "batch" else valid[0]
+
+    def _load(self, data: dict) -> dict | None:
         try:
-            return load_record(item.get("kind", ""), item)
+            return load_record(data.get("kind", ""), data)
         except RecordError as exc:
             self.crawler.stats.inc_value("marketpass/invalid")
             log.warning("%s: dropped invalid record from %s: %s", self.crawler.spider.name,
-                        item.get("source_url"), exc)
-            raise DropItem(str(exc)) from exc
+                        data.get("source_url"), exc)
+            return None
 
 
 class StorePipeline:
@@ -63,16 +74,19 @@ class StorePipeline:
         self.complemented = self.store.complemented_ids()
 
     def process_item(self, item: dict, spider=None) -> dict:
-        if item["id"] in self.seen:  # the same record twice in one crawl is stored once
+        for record in records_in(item):
+            self._add(record)
+        return item
+
+    def _add(self, record: dict) -> None:
+        if record["id"] in self.seen:  # the same record twice in one crawl is stored once
             self.duplicates += 1
-            return item
-        self.seen.add(item["id"])
-        item = self._merged(item)
-        self.buffer.append(item)
+            return
+        self.seen.add(record["id"])
+        self.buffer.append(self._merged(record))
         self.count += 1
         if len(self.buffer) >= STAGE_BATCH:
             self._flush()
-        return item
 
     def _merged(self, item: dict) -> dict:
         """A complementing source adds to the stored record; a record's own source keeps

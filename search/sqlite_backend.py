@@ -251,10 +251,12 @@ _FIELD_INDEX = {name: i for i, name in enumerate(KEYWORD_FIELDS)}
 
 def _doc_row(doc: Document, codes: _Codes) -> tuple:
     analysed = [tokens(doc.text.get(name, "")) for name in _TEXT]
-    pairs = array("i")
-    for name in KEYWORD_FIELDS:
-        for value in dict.fromkeys(doc.keyword_values(name)):
-            pairs.extend((_FIELD_INDEX[name], codes(name, value)))
+    pairs = array("i", (_FIELD_INDEX["kind"], codes("kind", doc.kind)))
+    for name, values in doc.keywords.items():
+        if values and name != "kind":
+            index = _FIELD_INDEX[name]  # a field outside the model fails loudly here
+            for value in dict.fromkeys(values):
+                pairs.extend((index, codes(name, value)))
     return (
         doc.id,
         doc.kind,

@@ -107,8 +107,10 @@ class RecordStore:
         return int(cur.lastrowid)
 
     def stage(self, crawl_id: int, records: Iterable[dict]) -> None:
-        rows = [(crawl_id, r["id"], r["kind"], r["source"], r["content_hash"], _dumps(r),
-                 r["fetched_at"]) for r in records]
+        # Records keep their schema's field order; the content hash does not depend on it.
+        rows = [(crawl_id, r["id"], r["kind"], r["source"], r["content_hash"],
+                 json.dumps(r, ensure_ascii=False, separators=(",", ":")), r["fetched_at"])
+                for r in records]
         self._conn().executemany(
             "INSERT OR REPLACE INTO store_staging_v2 VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 

@@ -13,6 +13,8 @@ import scrapy
 from scrapy.http import TextResponse
 from scrapy.utils.test import get_crawler
 
+from crawlers.pipelines import records_in
+
 
 def replay(spider_class, **kwargs) -> tuple[scrapy.Spider, list[dict]]:
     spider = spider_class.from_crawler(get_crawler(spider_class), replay=True, **kwargs)
@@ -24,5 +26,8 @@ def replay(spider_class, **kwargs) -> tuple[scrapy.Spider, list[dict]]:
                                 request=request)
         callback = request.callback or spider.parse
         for result in callback(response, **request.cb_kwargs) or ():
-            (queue if isinstance(result, scrapy.Request) else items).append(result)
+            if isinstance(result, scrapy.Request):
+                queue.append(result)
+            else:
+                items.extend(records_in(result))  # batches of an import, flattened
     return spider, items

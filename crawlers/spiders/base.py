@@ -78,6 +78,17 @@ class MarketPassSpider(scrapy.Spider):
         """Errback: a request that failed for good (after the retries)."""
         self.fault(failure.request.url, failure.getErrorMessage() or failure.type.__name__)
 
+    def batched(self, records, size: int = 500):
+        """Records in batches for an imported file: one Scrapy item per batch, not per record."""
+        batch: list[dict] = []
+        for record in records:
+            batch.append(record)
+            if len(batch) == size:
+                yield {"kind": "batch", "records": batch}
+                batch = []
+        if batch:
+            yield {"kind": "batch", "records": batch}
+
     def provenance(self, source_url: str) -> dict:
         return {"source": self.name, "source_url": source_url, "fetched_at": self.fetched_at()}
 

@@ -91,11 +91,10 @@ class WtoEpingSpider(MarketPassSpider):
             yield from self._next_page(page, fresh=0, total=None, failed=True)
             return
         self.page_ok()
-        fresh = 0
-        for item in envelope["items"]:
-            fresh += item.get("id") not in self.seen
-            self.seen.add(item.get("id"))
-            yield from self.parse_item(item)
+        fresh = sum(item.get("id") not in self.seen for item in envelope["items"])
+        self.seen.update(item.get("id") for item in envelope["items"])
+        records = (r for item in envelope["items"] for r in self.parse_item(item))
+        yield from self.batched(records) if self.from_file else records
         yield from self._next_page(page, fresh, envelope.get("totalCount"), failed=False)
 
     def on_page_error(self, failure):

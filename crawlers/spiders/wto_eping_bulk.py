@@ -95,6 +95,5 @@ class WtoEpingBulkSpider(WtoEpingSpider):
         rows = book.worksheets[0].iter_rows(values_only=True)
         columns = column_map(next(rows, ()))
         self.page_ok()
-        for row in rows:
-            if any(cell not in (None, "") for cell in row):
-                yield from self.parse_item(item_of(row, columns))
+        items = (item_of(row, columns) for row in rows if any(c not in (None, "") for c in row))
+        yield from self.batched(r for item in items for r in self.parse_item(item))
