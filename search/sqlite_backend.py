@@ -48,11 +48,12 @@ _SCHEMA = [
     f"CREATE VIRTUAL TABLE IF NOT EXISTS idx_fts USING fts5({', '.join(_TEXT)}, "
     f"content='idx_docs', content_rowid='rowid', tokenize=\"{_TOKENIZER}\")",
 ]
-_UPSERT_DOC = (
+_WRITE_DOC = (
     f"INSERT INTO idx_docs ({', '.join(_DOC_COLUMNS)}) "
     f"VALUES ({', '.join('?' for _ in _DOC_COLUMNS)}) ON CONFLICT(id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _DOC_COLUMNS[1:]) + " RETURNING rowid"
+    + ", ".join(f"{c} = excluded.{c}" for c in _DOC_COLUMNS[1:])
 )
+_UPSERT_DOC = _WRITE_DOC + " RETURNING rowid"
 _FTS_COLUMNS = ", ".join(_TEXT)
 _FTS_MARKS = ", ".join("?" for _ in _TEXT)
 
@@ -162,8 +163,7 @@ class SqliteBackend(SearchBackend):
             codes = _Codes(conn, fresh=True)
             written = 0
             for batch in _batches(docs, 2000):
-                conn.executemany(_UPSERT_DOC.replace(" RETURNING rowid", ""),
-                                 [_doc_row(d, codes) for d in batch])
+                conn.executemany(_WRITE_DOC, [_doc_row(d, codes) for d in batch])
                 written += len(batch)
             codes.flush()
             conn.execute("INSERT INTO idx_fts (idx_fts) VALUES ('rebuild')")
