@@ -16,7 +16,7 @@ from scrapy.exceptions import DropItem
 from search import settings as mp_settings
 from search.backend import open_backend
 from search.indexing import index_records
-from search.records import RecordError, complement, keep_complements, load_record
+from search.records import RecordError, complement, content_hash, keep_complements, load_record
 from search.store import RecordStore
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class StorePipeline:
         self.count = 0
         self.duplicates = 0
         self.seen: set[str] = set()
+        self.cited: dict[str, dict] = {}  # records with sources, by id, for _cite_again
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -81,12 +82,27 @@ class StorePipeline:
     def _add(self, record: dict) -> None:
         if record["id"] in self.seen:  # the same record twice in one crawl is stored once
             self.duplicates += 1
+            self._cite_again(record)
             return
         self.seen.add(record["id"])
-        self.buffer.append(self._merged(record))
+        record = self._merged(record)
+        if record.get("sources"):
+            self.cited[record["id"]] = record
+        self.buffer.append(record)
         self.count += 1
         if len(self.buffer) >= STAGE_BATCH:
             self._flush()
+
+    def _cite_again(self, record: dict) -> None:
+        """A cited fact seen on a second page: the one stored record cites both."""
+        first = self.cited.get(record["id"])
+        new = [s for s in record.get("sources", []) if s not in (first or {}).get("sources", [])]
+        if not first or not new:
+            return
+        first["sources"] = [*first["sources"], *new]
+        first["content_hash"] = content_hash(first)
+        if first not in self.buffer:  # already staged: stage it again, replacing itself
+            self.store.stage(self.crawl_id, [first])
 
     def _merged(self, item: dict) -> dict:
         """A complementing source adds to the stored record; a record's own source keeps

@@ -167,3 +167,11 @@ def test_a_notification_form_complements_the_epings_record_and_survives_its_next
     assert again.get("G/TBT/N/SAU/1437")["agency"] == "Test agency for this test"
     assert again.last_crawls()[0]["stats"]["updated"] == 0
     assert SqliteBackend(db).get("G/TBT/N/SAU/1437")["article"] == "2.9.2"
+
+
+def test_a_body_listed_on_two_pages_is_one_record_citing_both(snapshot_db):
+    iram = RecordStore(snapshot_db).get("iecee-ncb-ar-iram")
+    assert {s["url"] for s in iram["sources"]} == {
+        "http://www.iecee.com/cbscheme/html/cbmtlacceptance.htm",
+        "http://cgets.net/bbs/read-htm-tid-5816-fpage-2.html"}
+    assert iram["verified"] is False

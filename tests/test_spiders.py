@@ -223,12 +223,15 @@ def test_iecee_listing_rows_become_bodies():
 
     _, items = replay(IeceeMembersSpider)
     bodies = {r["id"]: r for r in records_of(items)}
-    assert len(bodies) == 13
+    assert len(items) == 35 and len(bodies) == 30  # five bodies are on both listings
     # A row with an empty country cell continues the country above (Brazil's second NCB).
     assert bodies["iecee-ncb-br-ncc"]["country"] == "BR"
     cqc = bodies["iecee-ncb-cn-cqc"]
     assert cqc["roles"] == ["IECEE NCB"] and cqc["verified"] is False
-    assert cqc["source_url"] == "http://www.iecee.com/cbscheme/html/cbmtlacceptance.htm"
+    assert cqc["source_url"] in ("http://www.iecee.com/cbscheme/html/cbmtlacceptance.htm",
+                                 "http://cgets.net/bbs/read-htm-tid-5816-fpage-2.html")
+    # The United States cell of the PSB-era list named six NCBs.
+    assert sum(b["country"] == "US" for b in bodies.values()) == 6
 
 
 def test_iecee_parser_reads_other_layouts_and_reports_pages_without_a_listing():

@@ -6,8 +6,8 @@ source_url: https://www.iecee.org/
 licence: IECEE listings are public; facts only
 access: live, the listing pages named with ``-a urls=URL,URL`` (iecee.org's member, NCB and CBTL
     listings; their addresses have changed over the years, so none is assumed); replay reads
-    ``reconstructed_ncb_listing.html``, the legacy iecee.com NCB rows (countries A-F) laid out
-    as a listing table, since iecee.org could not be recorded.
+    two reconstructed listing tables (the legacy iecee.com NCB rows for countries A-F, and a
+    PSB-era NCB-by-country list), since iecee.org could not be recorded.
 
 Structure assumed (from public descriptions of the listings, kept tolerant): one or more HTML
 tables whose header row names a country column ("Country", "Member country") and a body column
@@ -49,7 +49,9 @@ class IeceeMembersSpider(MarketPassSpider):
     min_records = 10
 
     def parse(self, response, **kwargs):
-        cited = self.manifest.get("listing_source") if self.replay else response.url
+        # A reconstructed listing cites the page its rows were taken from.
+        recorded = response.url.rsplit("/", 1)[-1]
+        cited = self.manifest.get("listing_sources", {}).get(recorded) if self.replay else None
         found = 0
         for table in response.css("table"):
             for body in self.bodies(table, cited or response.url):
