@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load
 from marshmallow.validate import Length, OneOf
 
+from search import jsonio
 from search import normalise as norm
 
 KINDS = ("notification", "regulation", "scheme", "arrangement", "body", "hscode")
@@ -266,8 +266,7 @@ def content_hash(record: dict) -> str:
     """Hash of what the record says, not of where or when it was fetched: the same facts from
     two access paths of one source (ePing's list and its export) are the same record."""
     content = {k: v for k, v in record.items() if k not in PROVENANCE}
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(jsonio.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
 @functools.cache

@@ -13,7 +13,6 @@ with WAL readers keep seeing the previous complete index until the commit.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from array import array
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from search import jsonio
 from search.analysis import tokens
 from search.backend import BackendError, SearchBackend, add_highlights
 from search.columns import Columns, date_number
@@ -173,7 +173,7 @@ class SqliteBackend(SearchBackend):
 
     def get(self, doc_id: str) -> dict | None:
         row = self._conn().execute("SELECT record FROM idx_docs WHERE id = ?", (doc_id,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return jsonio.loads(row[0]) if row else None
 
     def counts(self) -> dict[str, int]:
         rows = self._conn().execute("SELECT kind, COUNT(*) FROM idx_docs GROUP BY kind")
@@ -260,8 +260,8 @@ def _doc_row(doc: Document, codes: _Codes) -> tuple:
     return (
         doc.id,
         doc.kind,
-        json.dumps(doc.record, ensure_ascii=False, separators=(",", ":")),
-        json.dumps(doc.text, ensure_ascii=False, separators=(",", ":")),
+        jsonio.dumps(doc.record),
+        jsonio.dumps(doc.text),
         *(" ".join(terms) for terms in analysed),
         *(len(terms) for terms in analysed),
         pairs.tobytes(),
@@ -350,6 +350,6 @@ def _fetch(
     hits, texts = [], []
     for rowid, position in zip(rowids, positions, strict=True):
         _, doc_id, kind, record, text = by_rowid[rowid]
-        hits.append(Hit(doc_id, kind, json.loads(record), float(scores[position])))
-        texts.append(json.loads(text))
+        hits.append(Hit(doc_id, kind, jsonio.loads(record), float(scores[position])))
+        texts.append(jsonio.loads(text))
     return hits, texts

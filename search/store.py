@@ -7,13 +7,14 @@ leaves the stored records, and therefore the served index, as they were.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+from search import jsonio
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS store_records (
@@ -109,7 +110,7 @@ class RecordStore:
     def stage(self, crawl_id: int, records: Iterable[dict]) -> None:
         # Records keep their schema's field order; the content hash does not depend on it.
         rows = [(crawl_id, r["id"], r["kind"], r["source"], r["content_hash"],
-                 json.dumps(r, ensure_ascii=False, separators=(",", ":")), r["fetched_at"])
+                 jsonio.dumps(r), r["fetched_at"])
                 for r in records]
         self._conn().executemany(
             "INSERT OR REPLACE INTO store_staging_v2 VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
@@ -162,7 +163,7 @@ class RecordStore:
         row = self._conn().execute(
             "SELECT data FROM store_records WHERE id = ?", (record_id,)
         ).fetchone()
-        return json.loads(row[0]) if row else None
+        return jsonio.loads(row[0]) if row else None
 
     def history(self, record_id: str) -> list[dict]:
         rows = self._conn().execute(
@@ -182,7 +183,7 @@ class RecordStore:
             rows = self._conn().execute(f"{sql} ORDER BY rowid LIMIT {batch}", params).fetchall()
             if not rows:
                 return
-            yield from (json.loads(data) for _, data in rows)
+            yield from (jsonio.loads(data) for _, data in rows)
             last = rows[-1][0]
 
     def complemented_ids(self) -> set[str]:
@@ -202,7 +203,7 @@ class RecordStore:
             "WHERE id IN (SELECT MAX(id) FROM store_crawls GROUP BY source) ORDER BY id DESC"
         ).fetchall()
         keys = ("source", "started_at", "finished_at", "status", "stats", "error")
-        return [{**dict(zip(keys, r, strict=True)), "stats": json.loads(r[4])} for r in rows]
+        return [{**dict(zip(keys, r, strict=True)), "stats": jsonio.loads(r[4])} for r in rows]
 
     def watermark(self, source: str) -> str | None:
         """The watermark of the source's last successful crawl (e.g. its newest date)."""
@@ -214,4 +215,4 @@ class RecordStore:
 
 
 def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return jsonio.dumps(value, sort_keys=True)
