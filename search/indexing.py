@@ -24,7 +24,8 @@ def rebuild(store: RecordStore, backend: SearchBackend,
     return backend.rebuild(documents(store.records(), progress))
 
 
-# Above this share of the store, rewriting the whole index in bulk beats record-by-record writes.
+# Above this share of the store, rebuilding the whole index beats writing the changes into it
+# (FTS5 builds its index in one pass instead of merging segments batch after batch).
 REBUILD_SHARE = 0.3
 
 
@@ -32,5 +33,4 @@ def index_records(store: RecordStore, backend: SearchBackend, ids: list[str]) ->
     """Bring the index up to date for records a crawl just changed."""
     if len(ids) > 1000 and len(ids) > REBUILD_SHARE * sum(store.counts().values()):
         return rebuild(store, backend)
-    records = (r for r in (store.get(i) for i in ids) if r is not None)
-    return backend.upsert(documents(records))
+    return backend.upsert(documents(store.get_many(ids)))

@@ -53,7 +53,6 @@ _WRITE_DOC = (
     f"VALUES ({', '.join('?' for _ in _DOC_COLUMNS)}) ON CONFLICT(id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _DOC_COLUMNS[1:])
 )
-_UPSERT_DOC = _WRITE_DOC + " RETURNING rowid"
 _FTS_COLUMNS = ", ".join(_TEXT)
 _FTS_MARKS = ", ".join("?" for _ in _TEXT)
 
@@ -124,21 +123,24 @@ class SqliteBackend(SearchBackend):
     # --- writes ------------------------------------------------------------------------------
 
     def upsert(self, docs: Iterable[Document]) -> int:
+        """Write documents in batches: forget the old text of those that exist, write the
+        rows, then index every row of the batch in one statement."""
         written = 0
         with self._write() as conn:
             codes = _Codes(conn)
-            for doc in docs:
-                old = conn.execute(
-                    f"SELECT rowid, {_FTS_COLUMNS} FROM idx_docs WHERE id = ?", (doc.id,)
-                ).fetchone()
-                if old:  # an external-content FTS table must be told the old text to forget
-                    conn.execute(f"INSERT INTO idx_fts (idx_fts, rowid, {_FTS_COLUMNS}) "
+            for batch in _batches(docs, 500):
+                rows = [_doc_row(d, codes) for d in batch]
+                marks = ", ".join("?" for _ in rows)
+                ids = [row[0] for row in rows]
+                old = conn.execute(f"SELECT rowid, {_FTS_COLUMNS} FROM idx_docs "
+                                   f"WHERE id IN ({marks})", ids).fetchall()
+                # An external-content FTS table must be told the old text to forget.
+                conn.executemany(f"INSERT INTO idx_fts (idx_fts, rowid, {_FTS_COLUMNS}) "
                                  f"VALUES ('delete', ?, {_FTS_MARKS})", old)
-                row = _doc_row(doc, codes)
-                (rowid,) = conn.execute(_UPSERT_DOC, row).fetchone()
-                conn.execute(f"INSERT INTO idx_fts (rowid, {_FTS_COLUMNS}) "
-                             f"VALUES (?, {_FTS_MARKS})", (rowid, *row[4 : 4 + len(_TEXT)]))
-                written += 1
+                conn.executemany(_WRITE_DOC, rows)
+                conn.execute(f"INSERT INTO idx_fts (rowid, {_FTS_COLUMNS}) SELECT rowid, "
+                             f"{_FTS_COLUMNS} FROM idx_docs WHERE id IN ({marks})", ids)
+                written += len(rows)
         return written
 
     def delete(self, ids: Iterable[str]) -> int:

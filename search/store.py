@@ -165,6 +165,15 @@ class RecordStore:
         ).fetchone()
         return jsonio.loads(row[0]) if row else None
 
+    def get_many(self, ids: list[str], batch: int = 500) -> Iterator[dict]:
+        """The stored records of these ids (those that exist), read in batches."""
+        for start in range(0, len(ids), batch):
+            chunk = ids[start : start + batch]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._conn().execute(
+                f"SELECT data FROM store_records WHERE id IN ({marks})", chunk).fetchall()
+            yield from (jsonio.loads(data) for (data,) in rows)
+
     def history(self, record_id: str) -> list[dict]:
         rows = self._conn().execute(
             "SELECT change, recorded_at, fetched_at, content_hash, crawl_id FROM store_history "

@@ -189,7 +189,9 @@ def _text(value: str | None) -> str:
     """HTML in text fields → clean text with single spaces."""
     if not value:
         return ""
-    return re.sub(r"\s+", " ", unescape(remove_tags(value))).strip()
+    if "<" in value or "&" in value:  # most fields are plain text: skip the HTML parsing
+        value = unescape(remove_tags(value))
+    return " ".join(value.split())
 
 
 def _objectives(objectives: list[dict]) -> list[str]:

@@ -1,0 +1,41 @@
+"""Text analysis: folding, tokens, CJK bigrams (the terms both backends index)."""
+
+import random
+import string
+
+import pytest
+
+from search.analysis import _ASCII_TOKEN, TOKEN, bigrams, fold, index_text, tokens
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Équipements ÉLECTRIQUES", ["equipements", "electriques"]),
+    ("Straße", ["strasse"]),
+    ("ＵＳＢ Ｃｈａｒｇｅｒ", ["usb", "charger"]),          # full width → ASCII
+    ("children’s toys", ["children's", "toys"]),       # curly apostrophe kept inside the word
+    ("ICS 43.020; HS 8703.23, 1,000 units", ["ics", "43.020", "hs", "8703.23", "1,000", "units"]),
+    ("G/TBT/N/EU/1033/Add.1", ["g", "tbt", "n", "eu", "1033", "add", "1"]),
+    ("锂电池充电器", ["锂电", "电池", "池充", "充电", "电器"]),
+    ("USB充电器 and 锂", ["usb", "充电", "电器", "and", "锂"]),  # a lone CJK character stays
+    ("", []),
+])
+def test_tokens(text, expected):
+    assert tokens(text) == expected
+
+
+def test_bigrams_and_index_text():
+    assert bigrams("电池") == ["电池"] and bigrams("池") == ["池"]
+    assert index_text("Lithium 电池组") == "lithium 电池 池组"
+
+
+def test_fold_is_idempotent():
+    for text in ("Électrique ＵＳＢ Straße", "锂电池", "plain"):
+        assert fold(fold(text)) == fold(text)
+
+
+def test_the_ascii_fast_path_finds_exactly_the_general_tokens():
+    rng = random.Random(20261126)
+    alphabet = string.ascii_letters + string.digits + " .,'’-_/()\"\t\n;:*"
+    for _ in range(5000):
+        folded = fold("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))))
+        assert _ASCII_TOKEN.findall(folded) == TOKEN.findall(folded)
