@@ -12,14 +12,15 @@ from crawlers.spiders.base import MarketPassSpider
 from crawlers.spiders.curated import CuratedSpider
 from crawlers.spiders.hs_nomenclature import HsNomenclatureSpider
 from crawlers.spiders.iecee_members import IeceeMembersSpider
+from crawlers.spiders.meti_pse import MetiPseSpider
 from crawlers.spiders.wto_documents import WtoDocumentsSpider
 from crawlers.spiders.wto_eping import WtoEpingSpider
 from crawlers.spiders.wto_eping_bulk import WtoEpingBulkSpider
 
 SPIDERS: dict[str, type[MarketPassSpider]] = {
     spider.name: spider
-    for spider in (CuratedSpider, HsNomenclatureSpider, IeceeMembersSpider, WtoDocumentsSpider,
-                   WtoEpingSpider, WtoEpingBulkSpider)
+    for spider in (CuratedSpider, HsNomenclatureSpider, IeceeMembersSpider, MetiPseSpider,
+                   WtoDocumentsSpider, WtoEpingSpider, WtoEpingBulkSpider)
 }
 
 

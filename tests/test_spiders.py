@@ -258,3 +258,20 @@ def test_spiders_without_a_fixed_address_read_the_pages_they_are_given(name):
                                                          "https://a.example/2"]
     with pytest.raises(CrawlError, match="-a urls="):
         list(cls.from_crawler(get_crawler(cls)).initial_requests())
+
+
+def test_meti_pse_categories_become_the_acts_scope():
+    from crawlers.spiders.meti_pse import MetiPseSpider
+
+    _, items = replay(MetiPseSpider)
+    (act,) = records_of(items)
+    assert act["kind"] == "regulation" and act["jurisdiction"] == "JP"
+    assert len(act["categories"]) == 20
+    assert act["categories"][9] == "10. 配線器具"
+    assert act["categories"][19].startswith("20. リチウムイオン蓄電池")
+    assert act["schemes"] == ["jp-pse-specified", "jp-pse-non-specified"]
+    assert act["verified"] is False and len(act["sources"]) == 2
+    spider = spider_of(MetiPseSpider)
+    page = TextResponse(url="https://example.org/x", body=b"<table><tr><td>x</td></tr></table>")
+    assert list(spider.parse(page)) == []
+    assert spider.crawler.stats.get_value("marketpass/faults") == 1

@@ -1,0 +1,60 @@
+"""Japan, PSE (DENAN): the categories of electrical appliances and materials the Act covers.
+
+publisher: Ministry of Economy, Trade and Industry (METI), Japan
+source_url: https://www.japaneselawtranslation.go.jp/en/laws/view/3006/ja
+licence: Japanese laws and ordinances are not subject to copyright (Copyright Act, Art. 13)
+access: live, the ordinance's text named with ``-a urls=URL``; replay reads
+    ``reconstructed_ordinance_appended_table_1.html``: the 20 categories (区分) of Appended
+    Table 1 as a secondary page lists them verbatim, since the official text could not be
+    recorded.
+
+Structure assumed: a table whose rows are a category number (1, 2, …) and its name, under the
+ordinance's Appended Table 1; rows that do not start with a number are ignored. The result is
+one ``regulation`` record, the Act, with the categories as its scope (manufacturers and
+importers notify METI per category), linked to the two PSE schemes (diamond PSE for
+specified appliances, circle PSE for the others). Unverified until checked against the
+official text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from crawlers.spiders.base import MarketPassSpider
+
+ACT = {
+    "id": "jp-denan",
+    "jurisdiction": "JP",
+    "identifier": "Act No. 234 of 1961",
+    "title": "Electrical Appliances and Materials Safety Act (電気用品安全法, DENAN)",
+    "schemes": ["jp-pse-specified", "jp-pse-non-specified"],
+    "status": "in force",
+    "language": "ja",
+}
+
+
+class MetiPseSpider(MarketPassSpider):
+    name = "meti_pse"
+    publisher = "Ministry of Economy, Trade and Industry (METI), Japan"
+    source_url = "https://www.japaneselawtranslation.go.jp/en/laws/view/3006/ja"
+    licence = "Japanese laws and ordinances are not subject to copyright (Copyright Act, Art. 13)"
+    min_records = 1
+
+    def parse(self, response, **kwargs):
+        categories = []
+        for row in response.css("tr"):
+            cells = [" ".join(" ".join(c.css("::text").getall()).split()) for c in row.css("td")]
+            if len(cells) >= 2 and re.fullmatch(r"\d{1,2}", cells[0]):
+                categories.append(f"{cells[0]}. {cells[1]}")
+        if not categories:
+            self.fault(response.url, "no numbered category rows")
+            return
+        self.page_ok()
+        read_at = (self.manifest.get("listing_sources", {}).get(response.url.rsplit("/", 1)[-1])
+                   if self.replay else response.url)
+        sources = [{"url": read_at, "supports": f"the {len(categories)} categories (区分) of "
+                                               "Appended Table 1, verbatim"},
+                   {"url": self.source_url, "supports": "the ordinance's official text"}]
+        yield {"kind": "regulation", **ACT, **self.provenance(read_at), "categories": categories,
+               "links": [{"url": self.source_url, "label": "Ordinance for Enforcement (text)"}],
+               "sources": sources, "verified": False}
