@@ -38,7 +38,8 @@ def scrapy_settings(log_level: str = "INFO", replay: bool = False) -> Settings:
 
 def crawl(names: list[str], replay: bool = False, full: bool = False,
           from_file: str | None = None, log_level: str = "WARNING",
-          watermarks: dict[str, str | None] | None = None) -> dict[str, str]:
+          watermarks: dict[str, str | None] | None = None,
+          spider_args: dict[str, str] | None = None) -> dict[str, str]:
     """Run the named spiders to the end; returns each one's outcome (finished | failed).
 
     ``watermarks`` gives each source where its last good crawl ended, for incremental crawls.
@@ -55,6 +56,6 @@ def crawl(names: list[str], replay: bool = False, full: bool = False,
         crawlers[name] = crawler
         since = (watermarks or {}).get(name)
         process.crawl(crawler, replay=replay, full=full, from_file=from_file,
-                      **({"since": since} if since else {}))
+                      **({"since": since} if since else {}), **(spider_args or {}))
     process.start()
     return {n: c.stats.get_value("marketpass/outcome", "failed") for n, c in crawlers.items()}

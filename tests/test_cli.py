@@ -175,3 +175,13 @@ def test_a_body_listed_on_two_pages_is_one_record_citing_both(snapshot_db):
         "http://www.iecee.com/cbscheme/html/cbmtlacceptance.htm",
         "http://cgets.net/bbs/read-htm-tid-5816-fpage-2.html"}
     assert iram["verified"] is False
+
+
+def test_spider_arguments_on_the_command_line(tmp_path):
+    form = (Path(__file__).resolve().parent.parent / "crawlers" / "sources" / "wto_documents"
+            / "reconstructed_G_TBT_Notif_97_361.html")
+    db = tmp_path / "m.db"
+    result = run(db, "crawl", "wto_documents", "-a", f"urls={form.as_uri()}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert RecordStore(db).get("G/TBT/Notif.97.361")["member"] == "BR"
+    assert run(db, "crawl", "wto_documents", "-a", "urls").returncode == 2

@@ -41,17 +41,22 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.option("--full", is_flag=True, help="Re-crawl everything, not only what is new.")
 @click.option("--from-file", type=click.Path(exists=True, dir_okay=False),
               help="Load one saved response of the source (e.g. an ePing list export).")
+@click.option("-a", "--arg", "args", multiple=True, metavar="NAME=VALUE",
+              help="A spider argument, e.g. -a urls=URL,URL or -a members=SA,AE.")
 def crawl(spiders: tuple[str, ...], every: bool, replay: bool, full: bool,
-          from_file: str | None) -> None:
+          from_file: str | None, args: tuple[str, ...]) -> None:
     """Run spiders; their records go to the record store and the index."""
     from crawlers.run import SPIDERS
 
     names = list(SPIDERS) if every else list(spiders)
     if not names:
         raise click.UsageError("name one or more spiders, or --all")
+    if bad := [a for a in args if "=" not in a]:
+        raise click.UsageError(f"spider arguments are NAME=VALUE, not {', '.join(bad)}")
     store = RecordStore(mp_settings.load().db_path)
     watermarks = {n: store.watermark(n) for n in names}
-    _run_spiders(names, replay=replay, full=full, from_file=from_file, watermarks=watermarks)
+    _run_spiders(names, replay=replay, full=full, from_file=from_file, watermarks=watermarks,
+                 spider_args=dict(a.split("=", 1) for a in args))
 
 
 @main.command("load-snapshot")
