@@ -18,6 +18,7 @@ import re
 import zipfile
 from html import unescape
 
+from pypdf import PdfReader
 from w3lib.html import remove_tags
 
 from crawlers.extract import hs_codes_in_text, ics_codes_in_text
@@ -52,7 +53,10 @@ _URL = re.compile(r"https?://[^\s<>\"')\]]+")
 
 
 def document_text(body: bytes, url: str) -> str:
-    """Plain text of a notification document: HTML, DOCX or text."""
+    """Plain text of a notification document: PDF, DOCX, HTML or text."""
+    if body[:5] == b"%PDF-":
+        pages = PdfReader(io.BytesIO(body)).pages
+        return "\n".join(page.extract_text() or "" for page in pages)
     if url.lower().endswith(".docx") or body[:2] == b"PK":
         with zipfile.ZipFile(io.BytesIO(body)) as docx:
             xml = docx.read("word/document.xml").decode("utf-8")

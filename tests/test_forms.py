@@ -76,3 +76,37 @@ def test_a_page_that_is_no_form_is_a_fault_not_a_record():
 def test_the_spider_reads_every_recorded_form():
     spider, items = replay(WtoDocumentsSpider)
     assert len(items) == 3 and not spider.crawler.stats.get_value("marketpass/faults")
+
+
+def _pdf(lines: list[str]) -> bytes:
+    """A one-page PDF whose text is the lines (Helvetica), made with pypdf."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(612, 1200)
+    font = DictionaryObject({NameObject("/Type"): NameObject("/Font"),
+                             NameObject("/Subtype"): NameObject("/Type1"),
+                             NameObject("/BaseFont"): NameObject("/Helvetica")})
+    page[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
+    def escaped(line: str) -> str:
+        return line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    shown = " T* ".join(f"({escaped(line)}) Tj" for line in lines)
+    content = DecodedStreamObject()
+    content.set_data(f"BT /F1 9 Tf 20 1180 Td 11 TL {shown} ET".encode("latin-1"))
+    page[NameObject("/Contents")] = writer._add_object(content)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_the_same_form_as_pdf():
+    html = (FORMS / "reconstructed_G_TBT_Notif_96_204.html").read_text()
+    text = document_text(html.encode(), "form.html")
+    lines = [line for line in text.splitlines() if line.strip()]
+    parsed = parse_form(document_text(_pdf(lines), "G_TBT_Notif_96_204.pdf"))
+    expected = parse_form(text)
+    for field in ("symbol", "member", "agency", "article", "products", "title",
+                  "comment_deadline", "entry_into_force_date", "text_available_from"):
+        assert parsed[field] == expected[field], field

@@ -3,7 +3,7 @@
 publisher: World Trade Organization (notification documents)
 source_url: https://docs.wto.org/
 licence: WTO documents are public
-access: document URLs given with ``-a urls=URL,URL`` (DOCX or HTML, as ePing records link
+access: document URLs given with ``-a urls=URL,URL`` (PDF, DOCX or HTML, as ePing records link
     them), or a saved document with ``--from-file``. Replay reads ``reconstructed_*.html``:
     forms laid out from the real facts of three notifications as national portals and the US
     Commerce Business Daily republished them (two 1996/97 forms in the old G/TBT/Notif.YY.NNN
