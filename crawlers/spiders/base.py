@@ -89,6 +89,14 @@ class MarketPassSpider(scrapy.Spider):
         if batch:
             yield {"kind": "batch", "records": batch}
 
+    def cited_url(self, response) -> str:
+        """The page a record read from this response cites: for a reconstructed recording, the
+        page its facts were taken from (the manifest's ``listing_sources``); else the response."""
+        if self.replay:
+            recorded = response.url.rsplit("/", 1)[-1]
+            return self.manifest.get("listing_sources", {}).get(recorded, response.url)
+        return response.url
+
     def provenance(self, source_url: str) -> dict:
         return {"source": self.name, "source_url": source_url, "fetched_at": self.fetched_at()}
 

@@ -49,12 +49,10 @@ class IeceeMembersSpider(MarketPassSpider):
     min_records = 10
 
     def parse(self, response, **kwargs):
-        # A reconstructed listing cites the page its rows were taken from.
-        recorded = response.url.rsplit("/", 1)[-1]
-        cited = self.manifest.get("listing_sources", {}).get(recorded) if self.replay else None
+        cited = self.cited_url(response)
         found = 0
         for table in response.css("table"):
-            for body in self.bodies(table, cited or response.url):
+            for body in self.bodies(table, cited):
                 found += 1
                 yield body
         if found:

@@ -50,8 +50,7 @@ class MetiPseSpider(MarketPassSpider):
             self.fault(response.url, "no numbered category rows")
             return
         self.page_ok()
-        read_at = (self.manifest.get("listing_sources", {}).get(response.url.rsplit("/", 1)[-1])
-                   if self.replay else response.url)
+        read_at = self.cited_url(response)
         sources = [{"url": read_at, "supports": f"the {len(categories)} categories (区分) of "
                                                "Appended Table 1, verbatim"},
                    {"url": self.source_url, "supports": "the ordinance's official text"}]
