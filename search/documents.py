@@ -17,6 +17,10 @@ def _hs(codes: list[str]) -> list[str]:
     return sorted({p for code in codes for p in norm.hs_prefixes(code)})
 
 
+def _sections(codes: list[str]) -> list[str]:
+    return sorted({s for code in codes if (s := norm.hs_section(code))})
+
+
 def _ics(codes: list[str]) -> list[str]:
     """ICS codes with their field and group (43.040.10 → 43, 43.040, 43.040.10)."""
     out = set()
@@ -57,7 +61,9 @@ def notification(r: dict) -> Document:
             "area": [r["area"]],
             "type": [r["type"]],
             "hs": _hs(r["hs_codes"]),
+            "section": _sections(r["hs_codes"]),
             "ics": _ics(r["ics_codes"]),
+            "month": [r["distribution_date"][:7]] if r.get("distribution_date") else [],
             "objectives": r.get("objectives", []),
             "symbol": [r["symbol"]],
             "base_symbol": [r["base_symbol"]],
@@ -137,9 +143,23 @@ def hscode(r: dict) -> Document:
     )
 
 
+def product(r: dict) -> Document:
+    # Every name in every language is title text, so "充电器" and "chargeur" both find chargers.
+    names = [name for lang in sorted(r["names"]) for name in r["names"][lang]]
+    first = (r["names"].get("en") or names or [r["id"]])[0]
+    return Document(
+        id=r["id"], kind="product",
+        text={"title": _join(*names), "keywords": _join(*r["hs_codes"], *r["categories"]),
+              "body": r.get("description", "")},
+        keywords={**_curated(r), "language": sorted(r["names"]) or ["en"],
+                  "hs": _hs(r["hs_codes"]), "type": [r["group"]]},
+        title_sort=fold(first), record=r,
+    )
+
+
 BUILDERS: dict[str, Callable[[dict], Document]] = {
     "notification": notification, "regulation": regulation, "scheme": scheme,
-    "arrangement": arrangement, "body": body, "hscode": hscode,
+    "arrangement": arrangement, "body": body, "hscode": hscode, "product": product,
 }
 
 

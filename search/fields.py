@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-MAPPING_VERSION = 1
+MAPPING_VERSION = 2
 
 # Full-text fields and their relevance boosts (a title hit outweighs a body hit).
 TEXT_FIELDS: dict[str, float] = {"title": 3.0, "keywords": 2.0, "body": 1.0}
 
 # Exact-value fields: filters (any of several values) and facet counts. All are multi-valued.
 KEYWORD_FIELDS: tuple[str, ...] = (
-    "kind",          # notification | regulation | scheme | arrangement | body | hscode
+    "kind",          # notification | regulation | scheme | arrangement | body | hscode | product
     "source",        # spider that produced the record
     "language",      # language(s) of the record's text
     "country",       # member / market / jurisdiction / body country (ISO alpha-2 or EU)
@@ -26,6 +26,7 @@ KEYWORD_FIELDS: tuple[str, ...] = (
     "type",          # notification type, scheme route, arrangement kind, body role …
     "status",        # in force, draft, mandatory, voluntary …
     "hs",            # HS codes with all their prefixes (filter "87" finds 870323)
+    "section",       # HS sections (Roman numerals) of those codes, for charts and facets
     "ics",           # ICS codes with their parent codes
     "objectives",
     "mark",
@@ -33,6 +34,7 @@ KEYWORD_FIELDS: tuple[str, ...] = (
     "base_symbol",
     "related",       # ids of records this one points to
     "verified",      # "true" | "false" for curated facts
+    "month",         # YYYY-MM of the record's date, for counts per month
 )
 
 # Dates (ISO YYYY-MM-DD) for range filters and sorting.

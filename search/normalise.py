@@ -15,7 +15,8 @@ from pathlib import Path
 from babel import Locale
 from babel.core import get_global
 
-_MEMBERS_CSV = Path(__file__).with_name("data") / "wto_members.csv"
+DATA = Path(__file__).with_name("data")
+_MEMBERS_CSV = DATA / "wto_members.csv"
 
 
 class NormaliseError(ValueError):
@@ -31,6 +32,15 @@ _NOT_COUNTRIES = frozenset({"EZ", "QO", "UN", "XA", "XB", "ZZ"})
 # Symbols issued before the EU's 2009 renaming still carry the old codes. "EC" is also Ecuador's
 # alpha-2 code, so these apply to document symbols only, never to country().
 _LEGACY_SYMBOL_CODES = {"EEC": "EU", "EC": "EU"}
+
+# Unions that adopt technical regulations of their own, so schemes and arrangements name them as
+# a market. Not ISO 3166 codes (the EU comes from the WTO member table, being a WTO member);
+# neither code can be read as a country's alpha-3 code (GCC, EAEU are unassigned).
+UNIONS = {"EAEU": "Eurasian Economic Union", "GCC": "Gulf Cooperation Council"}
+_UNION_ALT_NAMES = {
+    "EAEU": ("Eurasian Customs Union", "Customs Union of Belarus, Kazakhstan and Russia", "EAEC"),
+    "GCC": ("Cooperation Council for the Arab States of the Gulf", "Gulf Cooperation Council"),
+}
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,9 @@ def _names() -> dict[str, str]:
             index.setdefault(_name_key(name), member.code)
     for code, name in _territory_names().items():
         index.setdefault(_name_key(name), code)
+    for code, name in UNIONS.items():
+        for spelling in (name, *_UNION_ALT_NAMES[code]):
+            index.setdefault(_name_key(spelling), code)
     index.pop("", None)
     return index
 
@@ -118,6 +131,8 @@ def _strip_annotation(text: str) -> str:
 
 
 def _lookup_code(compact: str) -> str | None:
+    if compact in UNIONS:
+        return compact
     if re.fullmatch(r"[A-Z]{2}", compact):
         if compact in _territory_names():
             return compact
@@ -138,7 +153,8 @@ def _numeric_eping(compact: str) -> str | None:
 
 @lru_cache(maxsize=4096)  # pure, and called for every record of a crawl
 def country(value: str) -> str:
-    """Return the ISO 3166-1 alpha-2 code (or "EU") for any common way of naming a country."""
+    """Return the ISO 3166-1 alpha-2 code (or "EU", "EAEU", "GCC") for any common way of naming
+    a country or union."""
     if not isinstance(value, str):
         raise NormaliseError(f"Country must be given as text, got {value!r}")
     text = _strip_annotation(value)
@@ -155,7 +171,7 @@ def wto_member_name(code: str) -> str:
     """Return the WTO's English name for a member, or the CLDR English name for a non-member."""
     iso = country(code)
     member = _members().get(iso)
-    return member.wto_name_en if member else _territory_names()[iso]
+    return member.wto_name_en if member else UNIONS.get(iso) or _territory_names()[iso]
 
 
 def is_wto_member(code: str) -> bool:
@@ -317,6 +333,24 @@ def hs_prefixes(code: str) -> list[str]:
     if len(digits) % 2:
         prefixes.append(digits)
     return prefixes
+
+
+@lru_cache(maxsize=1)
+def _sections() -> tuple[tuple[int, int, str, str], ...]:
+    with open(DATA / "hs_sections.csv", encoding="utf-8") as f:
+        return tuple((int(r["first_chapter"]), int(r["last_chapter"]), r["section"], r["name"])
+                     for r in csv.DictReader(f))
+
+
+def hs_section(code: str) -> str | None:
+    """The HS section (Roman numeral, "XVI") of a code's chapter; None for chapters 77 and 98–99,
+    which the nomenclature reserves."""
+    chapter = int(hs_code(code)[:2])
+    return next((s for first, last, s, _ in _sections() if first <= chapter <= last), None)
+
+
+def hs_section_name(section: str) -> str:
+    return next((name for _, _, s, name in _sections() if s == section), section)
 
 
 _ICS = re.compile(r"\d{2}(?:\.\d{3}(?:\.\d{2})?)?")

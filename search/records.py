@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load
@@ -17,9 +18,21 @@ from marshmallow.validate import Length, OneOf
 from search import jsonio
 from search import normalise as norm
 
-KINDS = ("notification", "regulation", "scheme", "arrangement", "body", "hscode")
+KINDS = ("notification", "regulation", "scheme", "arrangement", "body", "hscode", "product")
 NOTIFICATION_TYPES = ("regular", "revision", "addendum", "corrigendum", "supplement")
 PROVENANCE = ("source", "source_url", "fetched_at", "content_hash")
+
+# What a scheme covers, so coverage per market can be counted and a market with no scheme for a
+# group can say so (mandatory "none") instead of leaving a silent gap.
+PRODUCT_GROUPS = ("electrical_safety", "emc", "radio_telecom", "toys", "machinery",
+                  "energy_efficiency", "medical_devices", "other")
+# "none": a cited statement that the market has no such scheme; never offered as a requirement.
+MANDATORY = ("mandatory", "voluntary", "none", "unknown")
+BODY_ROLES = ("member_body", "ncb", "cbtl", "iecex_cb", "iecex_extl", "accreditation_body",
+              "iaf_mla_signatory", "ilac_mra_signatory", "designated_cab", "notified_body",
+              "authority")
+# Languages of the product vocabulary: the WTO's three and the other UN languages.
+PRODUCT_LANGUAGES = ("en", "zh", "fr", "es", "ru", "ar")
 
 
 class RecordError(ValueError):
@@ -56,6 +69,19 @@ class IcsCode(_Normalised):
 
 class IsoDate(_Normalised):
     normaliser = staticmethod(norm.iso_date)
+
+
+def _partial_date(value: str) -> str:
+    # Sources often give only the year or month a party joined or a rule changed.
+    if isinstance(value, str) and re.fullmatch(r"\d{4}(-\d{2})?", value.strip()):
+        return value.strip()
+    return norm.iso_date(value)
+
+
+class PartialDate(_Normalised):
+    """An ISO date, or just its year ("1998") or year and month ("1998-05")."""
+
+    normaliser = staticmethod(_partial_date)
 
 
 class Link(Schema):
@@ -171,6 +197,40 @@ def _canonical_symbols(values: list[str], exclude: str) -> list[str]:
     return list(dict.fromkeys(s for s in symbols if s != exclude))
 
 
+def _body_role(value: str) -> str:
+    # Sources write "NCB", "CBTL", "Notified body": one spelling each, so filters meet.
+    role = re.sub(r"[\s\-]+", "_", str(value).strip().lower())
+    if role not in BODY_ROLES:
+        raise norm.NormaliseError(f"Unknown role {value!r}; expected one of "
+                                  f"{', '.join(BODY_ROLES)}")
+    return role
+
+
+class BodyRole(_Normalised):
+    normaliser = staticmethod(_body_role)
+
+
+class Change(Schema):
+    """A recent change to a scheme (new rule, extended scope, ended transition). Without its own
+    date or url it rests on the scheme's sources."""
+
+    date = PartialDate(load_default=None, allow_none=True)
+    summary = fields.Str(required=True, validate=Length(min=1))
+    url = fields.Url(load_default=None, allow_none=True, schemes={"http", "https"})
+
+
+class Party(Schema):
+    """One party to an arrangement, with what it takes part in and since when."""
+
+    country = Country(required=True)
+    since = PartialDate(load_default=None)
+    phase = fields.Str(load_default=None)
+    role = fields.Str(load_default=None)
+    categories = fields.List(fields.Str(), load_default=list)
+    bodies = fields.List(fields.Str(), load_default=list)
+    note = fields.Str(load_default=None)
+
+
 class RegulationSchema(CuratedSchema):
     kind = "regulation"
     jurisdiction = Country(required=True)
@@ -192,14 +252,15 @@ class SchemeSchema(CuratedSchema):
     mark = fields.Str(load_default=None)
     authority = fields.Str(load_default=None)
     legal_basis = fields.List(fields.Str(), load_default=list)
-    mandatory = fields.Str(validate=OneOf(("mandatory", "voluntary", "unknown")),
-                           load_default="unknown")
+    mandatory = fields.Str(validate=OneOf(MANDATORY), load_default="unknown")
+    product_groups = fields.List(fields.Str(validate=OneOf(PRODUCT_GROUPS)), load_default=list)
     route = fields.Str(load_default=None)
     hs_prefixes = fields.List(HsCode(), load_default=list)
     categories = fields.List(fields.Str(), load_default=list)
     keywords = fields.List(fields.Str(), load_default=list)
     cb_accepted = fields.Str(validate=OneOf(("yes", "no", "partly", "unknown")),
                              load_default="unknown")
+    cb_note = fields.Str(load_default=None)  # national differences, conditions of acceptance
     accepts = fields.List(fields.Str(), load_default=list)
     in_country_testing = fields.Str(load_default=None)
     local_representative = fields.Str(load_default=None)
@@ -207,6 +268,17 @@ class SchemeSchema(CuratedSchema):
     lead_time = fields.Str(load_default=None)
     regulations = fields.List(fields.Str(), load_default=list)
     description = fields.Str(load_default="")
+    changes = fields.List(fields.Nested(Change), load_default=list)
+    # Fields of a verified record that no cited source confirmed ("scope" stands for
+    # hs_prefixes, categories and keywords together, as the coverage report counts them).
+    unverified_fields = fields.List(fields.Str(), load_default=list)
+
+    @post_load
+    def _known_unverified(self, data: dict, **kwargs: Any) -> dict:
+        unknown = sorted(set(data["unverified_fields"]) - set(self.fields) - {"scope"})
+        if unknown:
+            raise ValidationError({"unverified_fields": [f"not fields: {', '.join(unknown)}"]})
+        return data
 
 
 class ArrangementSchema(CuratedSchema):
@@ -217,7 +289,7 @@ class ArrangementSchema(CuratedSchema):
         validate=OneOf(("multilateral", "regional", "bilateral", "fta-chapter", "peer")),
         required=True,
     )
-    parties = fields.List(fields.Dict(), load_default=list)
+    parties = fields.List(fields.Nested(Party), load_default=list)
     sectors = fields.List(fields.Str(), load_default=list)
     effect = fields.Str(load_default="")
     status = fields.Str(load_default=None)
@@ -231,7 +303,7 @@ class BodySchema(CuratedSchema):
     kind = "body"
     name = fields.Str(required=True)
     country = Country(required=True)
-    roles = fields.List(fields.Str(), load_default=list)
+    roles = fields.List(BodyRole(), load_default=list)
     categories = fields.List(fields.Str(), load_default=list)
     standards = fields.List(fields.Str(), load_default=list)
     arrangements = fields.List(fields.Str(), load_default=list)
@@ -253,11 +325,29 @@ class HsCodeSchema(RecordSchema):
     labels = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
 
 
+def _names_by_language(value: Any) -> dict:
+    if not isinstance(value, dict) or set(value) - set(PRODUCT_LANGUAGES):
+        raise ValidationError(f"languages must be among {', '.join(PRODUCT_LANGUAGES)}")
+    return value
+
+
+class ProductSchema(CuratedSchema):
+    """A product people ask about, named in each language, tied to HS codes and categories."""
+
+    kind = "product"
+    group = fields.Str(required=True, validate=Length(min=1))  # chargers, lamps, toys …
+    names = fields.Dict(keys=fields.Str(), values=fields.List(fields.Str(validate=Length(min=1))),
+                        required=True, validate=_names_by_language)
+    hs_codes = fields.List(HsCode(), load_default=list)
+    categories = fields.List(fields.Str(), load_default=list)  # IECEE category codes
+    description = fields.Str(load_default="")
+
+
 SCHEMAS: dict[str, type[RecordSchema]] = {
     s.kind: s
     for s in (
         NotificationSchema, RegulationSchema, SchemeSchema, ArrangementSchema, BodySchema,
-        HsCodeSchema,
+        HsCodeSchema, ProductSchema,
     )
 }
 

@@ -279,6 +279,13 @@ def test_split_rejects_a_bad_piece():
         ("EU", "EU"),
         ("European Union", "EU"),
         ("European Communities", "EU"),
+        # Unions with technical regulations of their own: markets in the knowledge base.
+        ("EAEU", "EAEU"),
+        ("eaeu", "EAEU"),
+        ("Eurasian Economic Union", "EAEU"),
+        ("GCC", "GCC"),
+        ("Gulf Cooperation Council", "GCC"),
+        ("Cooperation Council for the Arab States of the Gulf", "GCC"),
         ("KSA", "SA"),
         ("South Korea", "KR"),
         ("Korea, Republic of", "KR"),
@@ -325,6 +332,7 @@ def test_wto_member_name():
     assert wto_member_name("EU") == "European Union"
     assert wto_member_name("tr") == "Türkiye"
     assert wto_member_name("IR") == "Iran"  # CLDR fallback for a non-member
+    assert wto_member_name("GCC") == "Gulf Cooperation Council"  # a union, not a member
     with pytest.raises(NormaliseError, match="Atlantis"):
         wto_member_name("Atlantis")
 
@@ -337,6 +345,7 @@ def test_is_wto_member():
     assert is_wto_member("TL")  # Timor-Leste, joined 2024
     assert not is_wto_member("IR")
     assert not is_wto_member("DZ")
+    assert not is_wto_member("GCC")  # its states notify, each under its own symbol
     assert not is_wto_member("Atlantis")
 
 

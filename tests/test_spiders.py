@@ -227,7 +227,7 @@ def test_iecee_listing_rows_become_bodies():
     # A row with an empty country cell continues the country above (Brazil's second NCB).
     assert bodies["iecee-ncb-br-ncc"]["country"] == "BR"
     cqc = bodies["iecee-ncb-cn-cqc"]
-    assert cqc["roles"] == ["IECEE NCB"] and cqc["verified"] is False
+    assert cqc["roles"] == ["ncb"] and cqc["verified"] is False
     assert cqc["source_url"] in ("http://www.iecee.com/cbscheme/html/cbmtlacceptance.htm",
                                  "http://cgets.net/bbs/read-htm-tid-5816-fpage-2.html")
     # The United States cell of the PSB-era list named six NCBs.
@@ -243,7 +243,7 @@ def test_iecee_parser_reads_other_layouts_and_reports_pages_without_a_listing():
             b"<tr><td>Atlantis</td><td>Nobody</td><td></td></tr></table>")
     items = list(spider.parse(TextResponse(url="https://www.iecee.org/x", body=page)))
     assert [(i["country"], i["roles"], i["categories"]) for i in items] == [
-        ("JP", ["IECEE CBTL"], ["HOUS", "OFF", "TRON"])]
+        ("JP", ["cbtl"], ["HOUS", "OFF", "TRON"])]
     assert spider.crawler.stats.get_value("marketpass/items_skipped") == 1
     moved = TextResponse(url="https://www.iecee.org/y", body=b"<p>moved</p>")
     assert list(spider.parse(moved)) == []

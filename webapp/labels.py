@@ -20,6 +20,7 @@ KIND_LABELS = {
     "arrangement": _l("Mutual recognition arrangements"),
     "body": _l("Conformity assessment bodies"),
     "hscode": _l("HS codes"),
+    "product": _l("Products"),
 }
 
 KIND_NAMES = {
@@ -29,6 +30,7 @@ KIND_NAMES = {
     "arrangement": _l("Arrangement"),
     "body": _l("Body"),
     "hscode": _l("HS code"),
+    "product": _l("Product"),
 }
 
 FACET_LABELS = {"kind": _l("Type of record"), "country": _l("Country or member")}
@@ -49,6 +51,7 @@ def kind_count(kind: str, n: int) -> str:
             "%(num)d conformity assessment body", "%(num)d conformity assessment bodies", n
         ),
         "hscode": lambda: ngettext("%(num)d HS code", "%(num)d HS codes", n),
+        "product": lambda: ngettext("%(num)d product", "%(num)d products", n),
     }
     return counters[kind]() if kind in counters else f"{n} {kind}"
 
@@ -135,6 +138,26 @@ FIELD_LABELS = {
     "since": _l("Since"),
     "until": _l("Until"),
     "joined": _l("Joined"),
+    "product_groups": _l("Product groups"),
+    "cb_note": _l("Conditions for CB test certificates"),
+    "changes": _l("Recent changes"),
+    "unverified_fields": _l("Fields no source confirmed"),
+    "date": _l("Date"),
+    "summary": _l("Summary"),
+    "group": _l("Product group"),
+    "names": _l("Names"),
+    "bodies": _l("Bodies"),
+}
+
+PRODUCT_GROUP_LABELS = {
+    "electrical_safety": _l("Electrical safety"),
+    "emc": _l("Electromagnetic compatibility"),
+    "radio_telecom": _l("Radio and telecommunications"),
+    "toys": _l("Toys"),
+    "machinery": _l("Machinery"),
+    "energy_efficiency": _l("Energy efficiency"),
+    "medical_devices": _l("Medical devices"),
+    "other": _l("Other products"),
 }
 
 VALUE_LABELS = {
@@ -153,7 +176,22 @@ VALUE_LABELS = {
     "mandatory": {
         "mandatory": _l("Mandatory"),
         "voluntary": _l("Voluntary"),
+        "none": _l("No such scheme in this market"),
         "unknown": _l("Not known"),
+    },
+    "product_groups": PRODUCT_GROUP_LABELS,
+    "roles": {
+        "member_body": _l("IECEE member body"),
+        "ncb": _l("National Certification Body (NCB)"),
+        "cbtl": _l("CB Testing Laboratory (CBTL)"),
+        "iecex_cb": _l("IECEx Certification Body"),
+        "iecex_extl": _l("IECEx Testing Laboratory"),
+        "accreditation_body": _l("Accreditation body"),
+        "iaf_mla_signatory": _l("IAF MLA signatory"),
+        "ilac_mra_signatory": _l("ILAC MRA signatory"),
+        "designated_cab": _l("Conformity assessment body designated under an MRA"),
+        "notified_body": _l("Notified body"),
+        "authority": _l("Authority"),
     },
     "cb_accepted": {
         "yes": _l("Yes"), "no": _l("No"), "partly": _l("Partly"), "unknown": _l("Not known"),
@@ -193,6 +231,8 @@ def record_title(record: dict) -> str:
     """What a record is called: its title, name or (HS codes) code and description."""
     if record.get("kind") == "hscode":
         return f"{record.get('code', '')} {record.get('description', '')}".strip()
+    if record.get("kind") == "product" and record.get("names", {}).get("en"):
+        return record["names"]["en"][0]
     return record.get("title") or record.get("name") or record.get("description") or record["id"]
 
 

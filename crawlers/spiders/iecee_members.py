@@ -28,11 +28,12 @@ from search import normalise as norm
 from search.analysis import fold
 
 COUNTRY = ("country", "member country", "country/region")
-BODY_ROLES = {  # header → role recorded on the body
-    "ncb": "IECEE NCB", "national certification body": "IECEE NCB",
-    "cbtl": "IECEE CBTL", "cb testing laboratory": "IECEE CBTL",
-    "member body": "IECEE member body", "name": "IECEE NCB",
+BODY_ROLES = {  # header → role recorded on the body (the records' role vocabulary)
+    "ncb": "ncb", "national certification body": "ncb",
+    "cbtl": "cbtl", "cb testing laboratory": "cbtl",
+    "member body": "member_body", "name": "ncb",
 }
+ROLE_NAMES = {"ncb": "IECEE NCB", "cbtl": "IECEE CBTL", "member_body": "IECEE member body"}
 CATEGORIES = ("categories", "accepted categories", "product categories")
 _CATEGORY = re.compile(r"\b[A-Z][A-Z0-9]{1,4}\b")
 
@@ -90,13 +91,14 @@ class IeceeMembersSpider(MarketPassSpider):
         return {
             "kind": "body",
             **self.provenance(cited),
-            "id": f"iecee-{role.split()[-1].lower()}-{code.lower()}-{_slug(name)}",
+            "id": f"iecee-{role.rsplit('_')[-1]}-{code.lower()}-{_slug(name)}",
             "name": name,
             "country": code,
             "roles": [role],
             "categories": categories,
             "arrangements": ["iecee-cb"],
-            "sources": [{"url": cited, "supports": f"{name} listed as {role} for {country}"}],
+            "sources": [{"url": cited,
+                         "supports": f"{name} listed as {ROLE_NAMES[role]} for {country}"}],
             "verified": False,
         }
 
