@@ -151,6 +151,8 @@ class StorePipeline:
             "skipped": stats.get_value("marketpass/items_skipped", 0),
             "faults": stats.get_value("marketpass/faults", 0),
             "fault_log": stats.get_value("marketpass/fault_log", []),
+            # What a source says about itself (the curated files' headers).
+            **({"about": about} if (about := stats.get_value("marketpass/about")) else {}),
         }
 
     def _problem(self, spider, reason: str) -> str | None:

@@ -158,5 +158,42 @@ def index_status(as_json: bool) -> None:
                    f"failed {failed}{'  (' + c['error'] + ')' if c['error'] else ''}")
 
 
+@main.group()
+def kb() -> None:
+    """Knowledge base commands."""
+
+
+@kb.command("coverage")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def kb_coverage(as_json: bool) -> None:
+    """Per market: product groups covered, facts verified and known, what is missing."""
+    from search.coverage import report
+
+    found = report(RecordStore(mp_settings.load().db_path))
+    if as_json:
+        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{'market':<7}{'schemes':>9}  {'verified/known/total':>20}  {'unknown':>8}  "
+               "groups covered | missing")
+    for m in found["markets"]:
+        click.echo(_coverage_row(m))
+    o, base = found["overall"], (found["baseline"] or {}).get("unknown_share")
+    click.echo(f"overall: {o['schemes']} schemes, facts {o['verified_facts']} verified / "
+               f"{o['facts']} known / {o['fields']}; unknown {_share(o['unknown_share'])} now, "
+               f"{_share(base) if base is not None else 'not recorded'} in the starting data")
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _coverage_row(m: dict) -> str:
+    schemes = f"{m['schemes']}+{m['inherited_schemes']}" if m["inherited_schemes"] else m["schemes"]
+    facts = f"{m['verified_facts']}/{m['facts']}/{m['fields']}"
+    groups = ", ".join(m["groups"] + [f"{g} (none)" for g in m["none_groups"]]) or "-"
+    return (f"{m['market']:<7}{schemes:>9}  {facts:>20}  {_share(m['unknown_share']):>8}  "
+            f"{groups} | {', '.join(m['missing_groups']) or '-'}")
+
+
 if __name__ == "__main__":
     main()

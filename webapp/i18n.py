@@ -9,6 +9,7 @@ from urllib.parse import quote, urlencode
 from babel import Locale
 from flask import Flask, Response, current_app, has_request_context, request
 from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
 
 # Supported locales: catalogue folder name → (name in its own language, BCP 47 tag for lang=).
 LOCALES: dict[str, tuple[str, str]] = {"en": ("English", "en"), "zh": ("中文", "zh-Hans")}
@@ -59,10 +60,17 @@ def locale_code() -> str:
     return str(get_locale() or "en")
 
 
+# Unions that are markets of their own; CLDR names the EU but not these.
+UNION_NAMES = {"EAEU": _l("Eurasian Economic Union"), "GCC": _l("Gulf Cooperation Council")}
+
+
 def country_name(code: str | None) -> str:
-    """The CLDR name of a territory in the reader's locale ("EU" included), else the code."""
+    """The CLDR name of a territory in the reader's locale ("EU" included), a union's name,
+    else the code."""
     if not code:
         return ""
+    if code in UNION_NAMES:
+        return str(UNION_NAMES[code])
     return Locale.parse(locale_code()).territories.get(code, code)
 
 

@@ -147,6 +147,7 @@ FIELD_LABELS = {
     "group": _l("Product group"),
     "names": _l("Names"),
     "bodies": _l("Bodies"),
+    "scope": _l("Scope (HS codes, categories, keywords)"),
 }
 
 PRODUCT_GROUP_LABELS = {

@@ -7,6 +7,7 @@ access: the JSON files in ``crawlers/curated/`` (``{"kind", "compiled_on", "reco
     read through ``file://`` so they take the same validation and provenance path as every
     crawled record. Replay and live are the same here: the files are the source.
 
+Each file's header (everything but ``records``) is kept in the crawl log under ``about``.
 A record's ``source_url`` is its first cited source; ``fetched_at`` is the newest
 ``verified_on`` of its sources, else the file's ``compiled_on``. A record no source confirmed
 keeps ``verified: false`` and is shown as unverified.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import scrapy
 
@@ -52,8 +54,17 @@ class CuratedSpider(MarketPassSpider):
             # A curated file is ours: a broken one is a bug to fix, not a fault to skip.
             raise CrawlError(f"{response.url}: not a curated file ({exc})") from exc
         self.page_ok()
+        self._keep_header(response.url, content)
         for record in records:
             yield {"kind": kind, **self._provenance(record, content), **record}
+
+    def _keep_header(self, url: str, content: dict) -> None:
+        """A file's header (compiled_on, about, a baseline of its completeness) goes to the
+        crawl log, so the coverage report reads it from the store, not from the file."""
+        headers = self.crawler.stats.get_value("marketpass/about") or {}
+        name = Path(unquote(urlparse(url).path)).name
+        headers[name] = {k: v for k, v in content.items() if k != "records"}
+        self.crawler.stats.set_value("marketpass/about", headers)
 
     def _provenance(self, record: dict, content: dict) -> dict:
         sources = record.get("sources") or []

@@ -1,0 +1,116 @@
+"""How complete and how well verified the knowledge base is, per market.
+
+Pure functions over scheme records (read from the record store by the caller), so the page, the
+JSON API and ``marketpass kb coverage`` report the same numbers, and a test can recompute them.
+
+A scheme has eleven facts that matter to an exporter (``FACTS``); the three scope lists count as
+one fact, "scope". A fact is *unknown* when it is missing, empty, or says "unknown"; it is
+*verified* when the record is verified and the fact is not listed in ``unverified_fields``. A
+``mandatory: "none"`` record is a cited statement that the market has no scheme for its product
+groups: it answers the group's question but has no mark or authority to know, so its facts are
+left out of the counts.
+"""
+
+from __future__ import annotations
+
+from search.markets import MARKETS, markets_for
+
+FACTS = ("mark", "authority", "legal_basis", "mandatory", "route", "scope", "cb_accepted",
+         "in_country_testing", "local_representative", "validity", "lead_time")
+SCOPE = ("hs_prefixes", "categories", "keywords")
+# Groups the report looks for in every market (medical devices and "other" are extras).
+EXPECTED_GROUPS = ("electrical_safety", "emc", "radio_telecom", "toys", "machinery",
+                   "energy_efficiency")
+
+
+def _unknown_value(value: object) -> bool:
+    if isinstance(value, str):
+        return not value.strip() or value.strip().lower().startswith("unknown")
+    return value in (None, [], {})
+
+
+def unknown_facts(scheme: dict) -> list[str]:
+    """The facts of a scheme that no one has filled in."""
+    out = []
+    for fact in FACTS:
+        values = [scheme.get(f) for f in SCOPE] if fact == "scope" else [scheme.get(fact)]
+        if all(_unknown_value(v) for v in values):
+            out.append(fact)
+    return out
+
+
+def verified_facts(scheme: dict) -> list[str]:
+    """Known facts of a verified scheme that its sources confirmed."""
+    if not scheme.get("verified"):
+        return []
+    unconfirmed = set(scheme.get("unverified_fields", []))
+    if unconfirmed & set(SCOPE):
+        unconfirmed.add("scope")
+    unknown = set(unknown_facts(scheme))
+    return [f for f in FACTS if f not in unknown and f not in unconfirmed]
+
+
+def _counts(schemes: list[dict]) -> dict:
+    counted = [s for s in schemes if s.get("mandatory") != "none"]
+    fields = len(counted) * len(FACTS)
+    unknown = sum(len(unknown_facts(s)) for s in counted)
+    return {
+        "fields": fields,
+        "facts": fields - unknown,
+        "verified_facts": sum(len(verified_facts(s)) for s in counted),
+        "unknown": unknown,
+        "unknown_share": round(unknown / fields, 4) if fields else None,
+    }
+
+
+def _groups(schemes: list[dict], markets: list[str]) -> tuple[list[str], list[str]]:
+    """Groups with a scheme, and groups the market states it has none for."""
+    applying = [s for s in schemes if s["market"] in markets]
+    real = {g for s in applying if s.get("mandatory") != "none" for g in s["product_groups"]}
+    none = {g for s in applying if s.get("mandatory") == "none" for g in s["product_groups"]}
+    return sorted(real), sorted(none - real)
+
+
+def market_coverage(market: str, schemes: list[dict]) -> dict:
+    """One market: its own schemes, what its unions add, and what is still missing."""
+    markets = markets_for(market)
+    own = [s for s in schemes if s["market"] == market]
+    groups, none = _groups(schemes, markets)
+    return {
+        "market": market,
+        "schemes": len(own),
+        "inherited_schemes": sum(s["market"] in markets[1:] for s in schemes),
+        "unions": markets[1:],
+        "groups": groups,
+        "none_groups": none,
+        "missing_groups": [g for g in EXPECTED_GROUPS if g not in groups and g not in none],
+        **_counts(own),
+        "unknown_by_scheme": {s["id"]: u for s in own
+                              if s.get("mandatory") != "none" and (u := unknown_facts(s))},
+    }
+
+
+def coverage(schemes: list[dict], baseline: dict | None = None) -> dict:
+    """The whole report: every market of the knowledge base, totals, and the baseline."""
+    covered = [s for s in schemes if s["market"] in MARKETS]
+    return {
+        "facts": list(FACTS),
+        "expected_groups": list(EXPECTED_GROUPS),
+        "markets": [market_coverage(m, covered) for m in MARKETS],
+        "overall": {"schemes": len(covered), **_counts(covered)},
+        "other_markets": sorted({s["market"] for s in schemes} - set(MARKETS)),
+        "baseline": baseline,
+    }
+
+
+def baseline_of(crawls: list[dict]) -> dict | None:
+    """The starting data's unknown share, as schemes.json's header records it; the curated
+    spider keeps each file's header in its crawl log."""
+    curated = next((c for c in crawls if c["source"] == "curated"), None)
+    about = (curated or {}).get("stats", {}).get("about", {})
+    return about.get("schemes.json", {}).get("baseline")
+
+
+def report(store) -> dict:
+    """The coverage of what was crawled: scheme records and the baseline from the store."""
+    return coverage(list(store.records("scheme")), baseline_of(store.last_crawls()))
