@@ -245,13 +245,37 @@ def _is_empty(value: object) -> bool:
 TRAILING_FIELDS = ("sources", "verified", "language", "note")
 
 
+# Facts of a scheme shown even when empty: a gap must read "not known", not vanish.
+SCHEME_FACTS = ("mark", "authority", "legal_basis", "mandatory", "route", "hs_prefixes",
+                "categories", "keywords", "cb_accepted", "cb_note", "in_country_testing",
+                "local_representative", "validity", "lead_time")
+_SCOPE = ("hs_prefixes", "categories", "keywords")
+
+
 def record_fields(record: dict) -> list[tuple[str, object]]:
     """The record's own fields in stored order, shared fields last; id, kind and provenance
     are shown apart, and a pointer to the record itself (an original notification's base
-    symbol) is left out."""
+    symbol) is left out. A scheme shows each of its facts, known or not."""
     skip = {"id", "kind", *PROVENANCE}
+    always = SCHEME_FACTS if record.get("kind") == "scheme" else ()
     fields = [
         (k, v) for k, v in record.items()
-        if k not in skip and not _is_empty(v) and not (k in ID_FIELDS and v == record["id"])
+        if k not in skip and (k in always or not _is_empty(v))
+        and not (k in ID_FIELDS and v == record["id"])
     ]
     return sorted(fields, key=lambda kv: kv[0] in TRAILING_FIELDS)
+
+
+def fact_state(record: dict, field: str) -> str | None:
+    """"unknown" for a scheme fact nobody filled in; "unverified" for a fact of a verified
+    record that its sources did not confirm (an unverified record says so once, above)."""
+    if record.get("kind") != "scheme" or field not in SCHEME_FACTS:
+        return None
+    value = record.get(field)
+    if _is_empty(value) or (isinstance(value, str) and value.lower().startswith("unknown")):
+        return "unknown"
+    unconfirmed = set(record.get("unverified_fields", []))
+    if record.get("verified") and (field in unconfirmed
+                                   or (field in _SCOPE and "scope" in unconfirmed)):
+        return "unverified"
+    return None

@@ -43,4 +43,5 @@ def init_app(app: Flask) -> None:
         kind_label=labels.kind_label, kind_name=labels.kind_name, kind_count=labels.kind_count,
         facet_labels=labels.FACET_LABELS, country_fields=labels.COUNTRY_FIELDS,
         id_fields=labels.ID_FIELDS, language_fields=labels.LANGUAGE_FIELDS,
+        fact_state=labels.fact_state,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, jsonify, request
 from flask_babel import gettext as _
 
+from search.links import links_of
 from webapp import present
 from webapp.extensions import marketpass
 from webapp.params import search_request
@@ -23,7 +24,8 @@ def record(record_id: str) -> Response:
     data = marketpass.backend.get(record_id)
     if data is None:
         abort(404, _("There is no record with the identifier “%(id)s”.", id=record_id))
-    return jsonify(present.record(data))
+    # What is changing (a scheme, a regulation) or what may change (a notification).
+    return jsonify({**present.record(data), **links_of(marketpass.backend, data)})
 
 
 @bp.get("/crawls")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 
+from search.links import links_of
 from search.records import KINDS
 from webapp import present
 from webapp.extensions import marketpass
@@ -38,6 +39,5 @@ def record(record_id: str) -> str:
     data = marketpass.backend.get(record_id)
     if data is None:
         abort(404, _("There is no record with the identifier “%(id)s”.", id=record_id))
-    return render_template(
-        "record.html", item=present.record(data), fields=record_fields(data)
-    )
+    return render_template("record.html", item=present.record(data), fields=record_fields(data),
+                           links=links_of(marketpass.backend, data))
