@@ -152,3 +152,18 @@ def test_arrangement_parties_and_body_roles_are_checked():
                  )["roles"] == ["ncb", "iaf_mla_signatory"]
     with pytest.raises(RecordError, match="roles"):
         _load("body", id="b", name="b", country="CN", roles=["laboratory"])
+
+
+def test_a_product_is_found_by_any_of_its_names_in_any_language(tmp_path):
+    from search.documents import to_document
+    from search.query import SearchRequest
+    from search.sqlite_backend import SqliteBackend
+
+    charger = _load("product", id="product-charger", group="chargers",
+                    names={"en": ["charger", "power adapter"], "zh": ["充电器"],
+                           "fr": ["chargeur"], "ar": ["شاحن"]}, hs_codes=["850440"])
+    backend = SqliteBackend(tmp_path / "p.db")
+    backend.upsert([to_document(charger)])
+    for words in ("充电器", "chargeur", "power adapter", "شاحن", "850440"):
+        assert [h.id for h in backend.search(SearchRequest(text=words)).hits] == [
+            "product-charger"], words
