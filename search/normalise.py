@@ -181,6 +181,11 @@ def is_wto_member(code: str) -> bool:
         return False
 
 
+def wto_members() -> list[str]:
+    """The codes of all WTO members (ISO alpha-2, and EU)."""
+    return sorted(_members())
+
+
 # --- WTO document symbols ------------------------------------------------------------------
 
 _SUFFIX_SPELLING = {"REV": "Rev", "ADD": "Add", "CORR": "Corr", "SUPPL": "Suppl"}

@@ -30,6 +30,14 @@ class Settings:
     index_prefix: str = field(default_factory=lambda: _env("MARKETPASS_INDEX_PREFIX", "marketpass"))
     # "Today" for deadlines and "open for comment" (YYYY-MM-DD); empty means the real date.
     today: str = field(default_factory=lambda: _env("MARKETPASS_TODAY", ""))
+    # Internal cut-off: comments are due this many days before the WTO deadline (?buffer_days=).
+    buffer_days: int = field(default_factory=lambda: int(_env("MARKETPASS_BUFFER_DAYS", "5")))
+    # Most rows a CSV or XLSX export holds; a longer list is cut and says so.
+    export_max_rows: int = field(
+        default_factory=lambda: int(_env("MARKETPASS_EXPORT_MAX_ROWS", "10000"))
+    )
+    # Entries of an Atom or iCalendar feed (the newest notifications of the search).
+    feed_size: int = field(default_factory=lambda: int(_env("MARKETPASS_FEED_SIZE", "50")))
     # Locale used when neither ?lang=, the cookie nor Accept-Language name a supported one.
     default_locale: str = field(default_factory=lambda: _env("MARKETPASS_DEFAULT_LOCALE", "en"))
     # Secret for signing cookies; set it in production.

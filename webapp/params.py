@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
+from marshmallow.validate import Length
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 
+from search import normalise as norm
+from search.notifications import SORTS as NOTIFICATION_SORTS
+from search.notifications import NotificationQuery
 from search.query import MAX_TEXT_LENGTH, QueryError, SearchRequest, Term
-from search.records import KINDS
+from search.records import KINDS, NOTIFICATION_TYPES
 
 MAX_PER_PAGE = 100
 MAX_PAGE = 10_000
@@ -52,6 +57,20 @@ def _per_page_range(value: int) -> None:
         )
 
 
+def _page_field() -> fields.Int:
+    return fields.Int(
+        load_default=1, validate=_page_range,
+        error_messages={"invalid": _l("The page number must be a whole number.")},
+    )
+
+
+def _per_page_field() -> fields.Int:
+    return fields.Int(
+        load_default=20, validate=_per_page_range,
+        error_messages={"invalid": _l("The number of results per page must be a whole number.")},
+    )
+
+
 class SearchArgs(Schema):
     """``q``, repeatable ``kind`` and ``country`` filters, ``page`` and ``per_page``."""
 
@@ -61,23 +80,18 @@ class SearchArgs(Schema):
     q = fields.Str(load_default="", validate=_text_length)
     kind = fields.List(fields.Str(validate=_known_kind), load_default=list)
     country = fields.List(fields.Str(validate=_country_code), load_default=list)
-    page = fields.Int(
-        load_default=1, validate=_page_range,
-        error_messages={"invalid": _l("The page number must be a whole number.")},
-    )
-    per_page = fields.Int(
-        load_default=20, validate=_per_page_range,
-        error_messages={"invalid": _l("The number of results per page must be a whole number.")},
-    )
+    page = _page_field()
+    per_page = _per_page_field()
 
 
 _schema = SearchArgs()
 
 
-def _raw(args: MultiDict) -> dict:
+def _raw(args: MultiDict, schema: Schema = _schema) -> dict:
     """Lists for repeatable arguments, the first value for the others; empty values unset."""
     out: dict = {}
-    for name, field in _schema.fields.items():
+    for name, field in schema.fields.items():
+        name = field.data_key or name
         values = [v for v in args.getlist(name) if v.strip()]
         if values:
             out[name] = values if isinstance(field, fields.List) else values[0]
@@ -112,3 +126,137 @@ def search_request(args: MultiDict) -> SearchRequest:
         # is our bug, so its (English) detail goes to the log and the reader gets a plain 400.
         current_app.logger.warning("search request refused: %s", exc)
         raise BadRequest(_("This search cannot be answered as asked.")) from exc
+
+
+# --- notifications ----------------------------------------------------------------------------
+
+MAX_BUFFER_DAYS = 90
+
+
+class _Checked(fields.Str):
+    """A text argument normalised by ``check``, whose ValueError becomes a translated message."""
+
+    def check(self, value: str) -> object:
+        return value
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return self.check(super()._deserialize(value, attr, data, **kwargs).strip())
+
+
+class Member(_Checked):
+    def check(self, value: str) -> str:
+        if not norm.is_wto_member(value):
+            raise ValidationError(_("“%(member)s” is not a WTO member. Use a two-letter code "
+                                    "such as CN or US, or EU.", member=value))
+        return norm.country(value)
+
+
+class HsPrefix(_Checked):
+    def check(self, value: str) -> str:
+        try:
+            return norm.hs_code(value)
+        except norm.NormaliseError:
+            raise ValidationError(_("“%(code)s” is not an HS code: use 2 to 10 digits, such as 85 "
+                                    "or 8504.40.", code=value)) from None
+
+
+class IcsPrefix(_Checked):
+    def check(self, value: str) -> str:
+        try:
+            return norm.ics_code(value)
+        except norm.NormaliseError:
+            raise ValidationError(_("“%(code)s” is not an ICS code: use a field, group or "
+                                    "sub-group such as 29, 29.200 or 29.200.10.",
+                                    code=value)) from None
+
+
+class IsoDay(_Checked):
+    def check(self, value: str) -> str:
+        try:
+            if len(value) == 10:
+                return date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
+        raise ValidationError(_("“%(date)s” is not a date: write it as YYYY-MM-DD, such as "
+                                "2025-01-31.", date=value))
+
+
+class Flag(_Checked):
+    def check(self, value: str) -> bool:
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValidationError(_("“%(value)s” is not yes or no: use 1 or 0.", value=value))
+
+
+def _one_of(allowed: tuple[str, ...], message):
+    def check(value: str) -> None:
+        if value not in allowed:
+            raise ValidationError(str(message) % {"value": value, "allowed": ", ".join(allowed)})
+    return check
+
+
+def _buffer_range(value: int) -> None:
+    if not 0 <= value <= MAX_BUFFER_DAYS:
+        raise ValidationError(_("The internal cut-off must be from 0 to %(max)d days before the "
+                                "deadline.", max=MAX_BUFFER_DAYS))
+
+
+class NotificationArgs(Schema):
+    """The parameters of a notification search, the same on pages, API, feeds and exports."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    q = fields.Str(load_default="", validate=_text_length)
+    member = fields.List(Member(), load_default=list)
+    area = fields.List(fields.Str(validate=_one_of(
+        ("TBT", "SPS"), _l("Unknown area “%(value)s”; choose from: %(allowed)s."))),
+        load_default=list)
+    hs = fields.List(HsPrefix(), load_default=list)
+    ics = fields.List(IcsPrefix(), load_default=list)
+    objective = fields.List(fields.Str(validate=Length(max=300)), load_default=list)
+    type = fields.List(fields.Str(validate=_one_of(
+        NOTIFICATION_TYPES, _l("Unknown type of notification “%(value)s”; choose from: "
+                               "%(allowed)s."))), load_default=list)
+    open = Flag(load_default=False)
+    date_from = IsoDay(data_key="from", load_default=None)
+    date_to = IsoDay(data_key="to", load_default=None)
+    sort = fields.Str(load_default="", validate=_one_of(
+        tuple(NOTIFICATION_SORTS), _l("Unknown order “%(value)s”; choose from: %(allowed)s.")))
+    page = _page_field()
+    per_page = _per_page_field()
+    buffer_days = fields.Int(
+        load_default=None, validate=_buffer_range,
+        error_messages={"invalid": _l("The internal cut-off must be a whole number of days.")},
+    )
+
+    @validates_schema
+    def _dates_in_order(self, data: dict, **kwargs) -> None:
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise ValidationError(_("The start date is after the end date."))
+
+
+_notification_schema = NotificationArgs()
+
+
+def notification_query(args: MultiDict, default_buffer_days: int) -> NotificationQuery:
+    """The notification search the arguments ask for; raises BadRequest with a translated
+    message."""
+    for name in ("area",):  # codes people type in either case
+        if name in args:
+            args = args.copy()
+            args.setlist(name, [v.upper() for v in args.getlist(name)])
+    try:
+        data = _notification_schema.load(_raw(args, _notification_schema))
+    except ValidationError as exc:
+        raise BadRequest(" ".join(_messages(exc.messages))) from exc
+    return NotificationQuery(
+        q=data["q"], members=tuple(data["member"]), areas=tuple(data["area"]),
+        hs=tuple(data["hs"]), ics=tuple(data["ics"]), objectives=tuple(data["objective"]),
+        types=tuple(data["type"]), open=data["open"], date_from=data["date_from"],
+        date_to=data["date_to"], sort=data["sort"], page=data["page"],
+        per_page=data["per_page"],
+        buffer_days=default_buffer_days if data["buffer_days"] is None else data["buffer_days"],
+    )

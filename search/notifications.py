@@ -1,0 +1,173 @@
+"""Notification searches and lifecycles for TBT officers: pure functions over records.
+
+A ``NotificationQuery`` is what an officer asks (the same on the page, the API, the feeds and the
+exports), turned into a backend ``SearchRequest`` here so every view lists the same notifications.
+Deadlines depend on "today" and on the officer's internal cut-off (``buffer_days``), so both are
+arguments, never read from a clock in here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from search.query import Range, SearchRequest, Term
+
+SORTS = {"newest": "-date", "deadline": "deadline", "relevance": "relevance"}
+FACETS = ("country", "area", "type", "objectives", "section")
+# Each step of a lifecycle, in the order WTO documents follow one another on the same day.
+STEP_ORDER = {"regular": 0, "revision": 1, "addendum": 2, "corrigendum": 3, "supplement": 4}
+
+
+@dataclass(frozen=True)
+class NotificationQuery:
+    q: str = ""
+    members: tuple[str, ...] = ()
+    areas: tuple[str, ...] = ()
+    hs: tuple[str, ...] = ()
+    ics: tuple[str, ...] = ()
+    objectives: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    open: bool = False
+    date_from: str | None = None
+    date_to: str | None = None
+    sort: str = ""  # empty: relevance when there are words, else newest first
+    page: int = 1
+    per_page: int = 20
+    buffer_days: int = 0
+
+    @property
+    def effective_sort(self) -> str:
+        return self.sort or ("relevance" if self.q.strip() else "newest")
+
+
+def filters(query: NotificationQuery, today: date) -> tuple:
+    terms = (("kind", ("notification",)), ("country", query.members), ("area", query.areas),
+             ("hs", query.hs), ("ics", query.ics), ("objectives", query.objectives),
+             ("type", query.types))
+    out: list = [Term(name, tuple(dict.fromkeys(values))) for name, values in terms if values]
+    if query.date_from or query.date_to:
+        out.append(Range("date", gte=query.date_from, lte=query.date_to))
+    if query.open:
+        out.append(Range("deadline", gte=today.isoformat()))
+    return tuple(out)
+
+
+def search_request(query: NotificationQuery, today: date, *, facets: tuple[str, ...] = FACETS,
+                   page: int | None = None, per_page: int | None = None) -> SearchRequest:
+    """The backend request for a notification query (a page of it, or any other page size)."""
+    return SearchRequest(
+        text=query.q, filters=filters(query, today), facets=facets,
+        sort=SORTS[query.effective_sort], page=page or query.page,
+        per_page=per_page or query.per_page, highlight=bool(query.q.strip()),
+    )
+
+
+def followups_request(base_symbols: list[str], per_page: int) -> SearchRequest:
+    """Addenda, corrigenda and revisions of the given measures, newest first: what a feed adds
+    so that whoever follows a notification sees each change, even one its words do not match."""
+    return SearchRequest(
+        filters=(Term("kind", ("notification",)), Term("base_symbol", tuple(base_symbols)),
+                 Term("type", ("addendum", "corrigendum", "revision", "supplement"))),
+        sort="-date", per_page=per_page, highlight=False,
+    )
+
+
+def with_page(query: NotificationQuery, page: int) -> NotificationQuery:
+    return replace(query, page=page)
+
+
+# --- deadlines ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Deadline:
+    """The WTO comment deadline, the officer's internal cut-off and the days left to each."""
+
+    wto: str | None
+    internal: str | None
+    days_left: int | None
+    internal_days_left: int | None
+
+    @property
+    def open(self) -> bool:
+        return self.days_left is not None and self.days_left >= 0
+
+    def as_dict(self) -> dict:
+        return {"comment_deadline": self.wto, "internal_deadline": self.internal,
+                "days_left": self.days_left, "internal_days_left": self.internal_days_left,
+                "open": self.open}
+
+
+def deadline(record: dict, today: date, buffer_days: int) -> Deadline:
+    wto = record.get("comment_deadline")
+    if not wto:
+        return Deadline(None, None, None, None)
+    due = date.fromisoformat(wto)
+    internal = due - timedelta(days=buffer_days)
+    return Deadline(wto, internal.isoformat(), (due - today).days, (internal - today).days)
+
+
+# --- lifecycle ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Change:
+    """One thing a document changed: ``what`` is a code the site translates, ``date`` when it
+    takes effect, ``detail`` the document's own words."""
+
+    what: str
+    date: str | None = None
+    detail: str | None = None
+
+
+# Addendum check boxes (see crawlers/forms.py) → what changed.
+_REASON_CHANGE = {
+    "comment_period_changed": "comment_period", "adopted": "adoption", "published": "publication",
+    "entry_into_force": "entry_into_force", "final_text_available": "final_text",
+    "withdrawn": "withdrawal", "content_changed": "scope", "interpretive_guidance": "guidance",
+    "other": "other",
+}
+
+
+def lifecycle(records: list[dict]) -> list[dict]:
+    """The documents of one measure in order (base, then each addendum, corrigendum and
+    revision by date), each with what it changed compared with what came before."""
+    steps = sorted(records, key=_step_key)
+    out, known = [], {}
+    for record in steps:
+        changes = _changes(record, known) if out else []
+        out.append({"record": record, "changes": changes})
+        for name in ("comment_deadline", "adoption_date", "entry_into_force_date"):
+            if record.get(name):
+                known[name] = record[name]
+        if record.get("hs_codes"):
+            known["hs_codes"] = record["hs_codes"]
+    return out
+
+
+def _step_key(record: dict) -> tuple:
+    return (record.get("distribution_date") or "9999", STEP_ORDER.get(record.get("type"), 9),
+            _suffix_numbers(record["symbol"]))
+
+
+def _suffix_numbers(symbol: str) -> tuple[int, ...]:
+    return tuple(int(part.split(".")[1]) for part in symbol.split("/")[5:] if "." in part)
+
+
+def _changes(record: dict, known: dict) -> list[Change]:
+    found = [Change(_REASON_CHANGE.get(r.get("reason"), "other"), r.get("date"), r.get("text"))
+             for r in record.get("addendum_reasons", [])]
+    seen = {c.what for c in found}
+    compared = (("comment_deadline", "comment_period"), ("adoption_date", "adoption"),
+                ("entry_into_force_date", "entry_into_force"))
+    for name, what in compared:
+        value = record.get(name)
+        if value and value != known.get(name) and what not in seen:
+            found.append(Change(what, value))
+    if record.get("hs_codes") and known.get("hs_codes") not in (None, record["hs_codes"]) \
+            and "scope" not in seen:
+        found.append(Change("scope", None, ", ".join(record["hs_codes"])))
+    if record.get("type") == "revision":
+        found.insert(0, Change("replaces"))
+    elif record.get("type") == "corrigendum" and not found:
+        found.append(Change("correction", None, record.get("description") or None))
+    return found
