@@ -16,6 +16,7 @@ test: install compile-translations
 bench: install
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.crawl
+	$(BIN)/python -m bench.notifications
 
 install: $(STAMP)
 
