@@ -130,11 +130,15 @@ _REASON_CHANGE = {
 
 def lifecycle(records: list[dict]) -> list[dict]:
     """The documents of one measure in order (base, then each addendum, corrigendum and
-    revision by date), each with what it changed compared with what came before."""
-    steps = sorted(records, key=_step_key)
+    revision by date), each with what it changed compared with what came before.
+
+    A record marked ``missing`` (a document known only from its symbol) goes just before the
+    first document that amends it, and says nothing of what it changed."""
+    steps = sorted(records, key=_step_keys(records))
     out, known = [], {}
     for record in steps:
-        changes = _changes(record, known) if out else []
+        missing = record.get("missing", False)
+        changes = _changes(record, known) if out and not missing else []
         out.append({"record": record, "changes": changes})
         for name in ("comment_deadline", "adoption_date", "entry_into_force_date"):
             if record.get(name):
@@ -144,9 +148,19 @@ def lifecycle(records: list[dict]) -> list[dict]:
     return out
 
 
-def _step_key(record: dict) -> tuple:
-    return (record.get("distribution_date") or "9999", STEP_ORDER.get(record.get("type"), 9),
-            _suffix_numbers(record["symbol"]))
+def _step_keys(records: list[dict]):
+    def day(record: dict) -> str:
+        if not record.get("missing"):
+            return record.get("distribution_date") or "9999"
+        prefix = record["symbol"] + "/"
+        later = [r.get("distribution_date") or "9999" for r in records
+                 if r["symbol"].startswith(prefix) and not r.get("missing")]
+        return min(later, default="0000")
+
+    def key(record: dict) -> tuple:
+        return (day(record), 0 if record.get("missing") else 1,
+                STEP_ORDER.get(record.get("type"), 9), _suffix_numbers(record["symbol"]))
+    return key
 
 
 def _suffix_numbers(symbol: str) -> tuple[int, ...]:

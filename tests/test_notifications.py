@@ -418,3 +418,26 @@ def test_lifecycle_orders_by_date_then_document():
     assert [s["record"]["symbol"] for s in lifecycle(records)] == [
         "G/TBT/N/EU/1033", "G/TBT/N/EU/1033/Add.1", "G/TBT/N/EU/1033/Add.1/Corr.1",
         "G/TBT/N/EU/1033/Rev.1"]
+
+
+def test_lifecycle_names_documents_missing_from_the_data(client):
+    # Only a revision's addendum is stored: its base and the revision it amends still show.
+    detail = client.get("/api/v1/notifications/G/TBT/N/EU/1033/Rev.1/Add.1").get_json()
+    assert all(not s["missing"] for s in detail["lifecycle"])
+    records = [r for r in RECORDS if r["symbol"] == "G/TBT/N/EU/1033/Rev.1/Add.1"]
+    steps = lifecycle(records + [
+        {"id": s, "symbol": s, "type": t, "missing": True}
+        for s, t in (("G/TBT/N/EU/1033", "regular"), ("G/TBT/N/EU/1033/Rev.1", "revision"))])
+    assert [(s["record"]["symbol"], s["changes"]) for s in steps][:2] == [
+        ("G/TBT/N/EU/1033", []), ("G/TBT/N/EU/1033/Rev.1", [])]
+    assert steps[2]["record"]["symbol"] == "G/TBT/N/EU/1033/Rev.1/Add.1"
+
+
+def test_revision_page_shows_its_base_even_when_missing(client, backend):
+    backend.upsert([to_document(_n("G/TBT/N/JPN/900/Rev.2", title="Electrical appliances",
+                                   distribution_date="2026-02-03"))])
+    detail = client.get("/api/v1/notifications/G/TBT/N/JPN/900/Rev.2").get_json()
+    assert [(s["symbol"], s["missing"]) for s in detail["lifecycle"]] == [
+        ("G/TBT/N/JPN/900", True), ("G/TBT/N/JPN/900/Rev.2", False)]
+    page = client.get("/notifications/G/TBT/N/JPN/900/Rev.2").get_data(as_text=True)
+    assert "Not in MarketPass" in page

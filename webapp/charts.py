@@ -38,14 +38,15 @@ def monthly_series(totals: dict[str, int], by_member: dict[str, dict[str, int]])
     """Counts per month: one series per member given, and "other" for the rest of the total.
     Only the last ``MAX_MONTHS`` months with notifications are kept."""
     if not totals:
-        return {"months": [], "series": []}
-    months = months_between(min(totals), max(totals))[-MAX_MONTHS:]
+        return {"months": [], "series": [], "cut": False}
+    every = months_between(min(totals), max(totals))
+    months = every[-MAX_MONTHS:]
     series = [{"member": code, "counts": [counts.get(m, 0) for m in months]}
               for code, counts in by_member.items()]
     other = [totals.get(m, 0) - sum(s["counts"][i] for s in series) for i, m in enumerate(months)]
     if any(other):
         series.append({"member": None, "counts": other})
-    return {"months": months, "series": series}
+    return {"months": months, "series": series, "cut": len(every) > len(months)}
 
 
 def stacked_bars(data: dict) -> dict:

@@ -82,13 +82,25 @@ def by_symbol(backend: SearchBackend, text: str) -> dict | None:
 
 
 def measure(backend: SearchBackend, record: dict) -> list[dict]:
-    """Every document of the record's measure, as a lifecycle (see search.notifications)."""
+    """Every document of the record's measure, as a lifecycle (see search.notifications).
+    The base and the document a step amends are listed even when MarketPass lacks them, so
+    the reader knows they exist."""
     found = backend.search(SearchRequest(
         filters=(Term("kind", ("notification",)), Term("base_symbol", (record["base_symbol"],))),
         sort="date", per_page=MAX_PER_PAGE, highlight=False))
     records = {hit.id: hit.record for hit in found.hits}
     records.setdefault(record["id"], record)
+    for r in list(records.values()):
+        for symbol in (r["base_symbol"], r.get("parent_symbol")):
+            if symbol and symbol not in records:
+                records[symbol] = _missing(symbol)
     return lifecycle(list(records.values()))
+
+
+def _missing(symbol: str) -> dict:
+    parsed = norm.parse_symbol(symbol)
+    return {"id": symbol, "symbol": symbol, "type": parsed.type, "base_symbol":
+            parsed.base_symbol, "parent_symbol": parsed.parent_symbol, "missing": True}
 
 
 # The WTO's names for members whose CLDR name differs from how the WTO writes them.
@@ -157,6 +169,7 @@ def step(entry: dict, today: date, buffer_days: int) -> dict:
         "distribution_date": record.get("distribution_date"),
         "title": title(record),
         "url": url_for("notifications.detail", symbol=record["symbol"], _external=True),
+        "missing": record.get("missing", False),
         "changes": [{"what": c.what, "label": str(CHANGE_LABELS.get(c.what, c.what)),
                      "date": c.date, "detail": c.detail} for c in entry["changes"]],
         **deadline(record, today, buffer_days).as_dict(),

@@ -181,7 +181,7 @@ def _charts(query: NotificationQuery) -> dict:
     sections = [(s, norm.hs_section_name(s), n) for s, n in facets.get("section", [])]
     return {
         "total": found.total,
-        "monthly": {"months": monthly["months"],
+        "monthly": {"months": monthly["months"], "cut": monthly["cut"],
                     "series": [{**s, "name": tracker.member_name(s["member"]) if s["member"]
                                 else _("Other members")} for s in monthly["series"]]},
         "sections": [{"section": s, "name": name, "count": n} for s, name, n in sections],
