@@ -17,6 +17,7 @@ bench: install
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.crawl
 	$(BIN)/python -m bench.notifications
+	$(BIN)/python -m bench.match
 
 install: $(STAMP)
 
@@ -35,7 +36,7 @@ translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 \
 		-c TRANSLATORS: --sort-by-file --no-wrap --project MarketPass --version 0.1.0 \
 		-o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-wrap --no-fuzzy-matching
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-wrap --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d translations
 
 compile-translations: install

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from bench.corpus import MEMBERS_CSV, SEED, raw_records
-from bench.run import RESULTS
+from bench.run import merge_results
 
 
 def members() -> dict[str, dict]:
@@ -79,10 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     figures = {"crawl_items": args.items, "sqlite_crawl_s": round(seconds, 2),
                "sqlite_crawl_items_per_s": round(args.items / seconds)}
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    RESULTS.write_text(json.dumps({**results, **figures}, indent=2, ensure_ascii=False) + "\n")
-    for name, value in figures.items():
-        print(f"{name:<32} {value:>10}")
+    merge_results(figures)
     print(done.stdout.strip())
     return 0
 

@@ -14,7 +14,6 @@ a type (or "open for comment"), with facets, as an officer's watchlist would.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import tempfile
@@ -24,7 +23,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from bench.corpus import SEED, records
-from bench.run import RESULTS, _ms
+from bench.run import RESULTS, _ms, merge_results
 from search.documents import to_document
 from search.sqlite_backend import SqliteBackend
 
@@ -92,10 +91,7 @@ def main(argv: list[str] | None = None) -> int:
                           ("sqlite_notifications_api", api), ("sqlite_atom", atom)):
         p50, p95 = _ms(samples)
         figures[f"{name}_p50_ms"], figures[f"{name}_p95_ms"] = p50, p95
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    RESULTS.write_text(json.dumps({**results, **figures}, indent=2, ensure_ascii=False) + "\n")
-    for name, value in figures.items():
-        print(f"{name:<40} {value:>10}")
+    merge_results(figures)
     print(f"targets: page p95 ≤ 50 ms, atom p95 ≤ 30 ms; written to {RESULTS}")
     return 0
 

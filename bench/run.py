@@ -82,6 +82,15 @@ def _ms(samples: list[float]) -> tuple[float, float]:
     return round(float(p50), 3), round(float(p95), 3)
 
 
+def merge_results(figures: dict) -> None:
+    """Add a benchmark's figures to ``results/latest.json`` (kept by the other benchmarks)
+    and print them."""
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    RESULTS.write_text(json.dumps({**results, **figures}, indent=2, ensure_ascii=False) + "\n")
+    for name, value in figures.items():
+        print(f"{name:<40} {value!s:>10}")
+
+
 def _timed(fn: Callable, *args) -> float:
     start = time.perf_counter()
     fn(*args)

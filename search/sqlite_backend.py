@@ -66,6 +66,7 @@ class SqliteBackend(SearchBackend):
         self._local = threading.local()
         self._columns: Columns | None = None
         self._columns_lock = threading.Lock()
+        self._counts: tuple[str, dict[str, int]] | None = None
         with self._write() as conn:
             self._ensure_schema(conn)
 
@@ -178,8 +179,15 @@ class SqliteBackend(SearchBackend):
         return jsonio.loads(row[0]) if row else None
 
     def counts(self) -> dict[str, int]:
-        rows = self._conn().execute("SELECT kind, COUNT(*) FROM idx_docs GROUP BY kind")
-        return dict(rows.fetchall())
+        # Counting 100,000 rows takes ~0.1 s; the generation changes with every write, so the
+        # counts of one generation are counted once.
+        conn = self._conn()
+        generation = _meta(conn, "generation") or "0"
+        cached = self._counts
+        if cached is None or cached[0] != generation:
+            rows = conn.execute("SELECT kind, COUNT(*) FROM idx_docs GROUP BY kind").fetchall()
+            cached = self._counts = (generation, dict(rows))
+        return dict(cached[1])
 
     def status(self) -> dict:
         try:

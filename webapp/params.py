@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 
 from search import normalise as norm
+from search.matcher import MatchQuery
 from search.notifications import SORTS as NOTIFICATION_SORTS
 from search.notifications import NotificationQuery
 from search.query import MAX_TEXT_LENGTH, QueryError, SearchRequest, Term
@@ -260,3 +261,46 @@ def notification_query(args: MultiDict, default_buffer_days: int) -> Notificatio
         per_page=data["per_page"],
         buffer_days=default_buffer_days if data["buffer_days"] is None else data["buffer_days"],
     )
+
+
+# --- matcher ----------------------------------------------------------------------------------
+
+class Market(_Checked):
+    def check(self, value: str) -> str:
+        try:
+            return norm.country(value)
+        except norm.NormaliseError:
+            raise ValidationError(_("“%(market)s” is not a market we know: use a two-letter "
+                                    "country code such as KR or DE, or EU, EAEU or GCC.",
+                                    market=value)) from None
+
+
+class MatchArgs(Schema):
+    """``product`` (any language) or ``hs``, the target ``market`` and the ``origin``."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    product = fields.Str(load_default="", validate=Length(
+        max=200, error=_l("The product description is too long: at most {max} characters.")))
+    hs = HsPrefix(load_default=None)
+    market = Market(required=True, error_messages={
+        "required": _l("Say which market you want to sell in (market=KR, DE, EU …).")})
+    origin = Market(load_default=None)
+
+    @validates_schema
+    def _something_to_match(self, data: dict, **kwargs) -> None:
+        if not data.get("product", "").strip() and not data.get("hs"):
+            raise ValidationError(_("Name the product (in any language) or give its HS code."))
+
+
+_match_schema = MatchArgs()
+
+
+def match_query(args: MultiDict) -> MatchQuery:
+    try:
+        data = _match_schema.load(_raw(args, _match_schema))
+    except ValidationError as exc:
+        raise BadRequest(" ".join(_messages(exc.messages))) from exc
+    return MatchQuery(product=data["product"].strip(), hs=data["hs"], market=data["market"],
+                      origin=data["origin"])

@@ -6,11 +6,13 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from webapp.views import api, health, kb, notifications, pages
+    from webapp.views import api, health, kb, match, notifications, pages
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(health.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(notifications.api, url_prefix="/api/v1")
+    app.register_blueprint(match.bp)
+    app.register_blueprint(match.api, url_prefix="/api/v1")
     app.register_blueprint(kb.bp)

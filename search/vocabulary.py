@@ -1,0 +1,168 @@
+"""Find products of the multilingual vocabulary in whatever words an exporter types.
+
+Exporters name products in their own words and languages: "phone chargers", "cargador USB",
+"зарядные устройства", "手机充电器", sometimes with a typo. A name matches when its words are in
+the query, compared after folding (case, width, accents), light stemming (plurals in the Latin
+and Cyrillic scripts) and, for longer words, one or two wrong letters; CJK names compare by
+their character bigrams. The word a name is built around (the last in English or Chinese,
+"phone *charger*"; the first in Romance languages and Russian, "*cargador* de teléfono") weighs
+more, so a charger for a phone is a charger and not a phone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from search.analysis import bigrams, is_cjk, raw_tokens
+
+# Words that carry no product meaning in the vocabulary's six languages.
+STOPWORDS = frozenset(
+    "a an and the of for with to in on by de del la las el los para con y sin pour avec et "
+    "des du le les au aux en sur pour для и с из на в по от".split()
+)
+# Languages whose names put the head word first.
+HEAD_FIRST = frozenset({"fr", "es", "ru", "ar", "pt", "it"})
+HEAD_WEIGHT = 0.25
+
+
+@lru_cache(maxsize=8192)
+def stem(token: str) -> str:
+    """A crude plural stripper: enough for product names ("batteries" → "battery",
+    "cargadores" → "cargador", "устройства" → "устройств")."""
+    if is_cjk(token) or len(token) <= 3 or token.isdigit():
+        return token
+    for suffix, replacement in (("ies", "y"), ("ches", "ch"), ("shes", "sh"), ("xes", "x"),
+                                ("ses", "s"), ("ores", "or"), ("ones", "on")):
+        if token.endswith(suffix):
+            return token[: -len(suffix)] + replacement
+    if token.endswith("s") and not token.endswith("ss"):
+        return token[:-1]
+    if re.search(r"[а-я]", token) and token[-1] in "аыяиоеу":
+        return token[:-1]
+    return token
+
+
+def words(text: str) -> list[str]:
+    """Stemmed words of a text without stopwords; a CJK run becomes its bigrams."""
+    out: list[str] = []
+    for match in raw_tokens(text):
+        token = match.group()
+        if is_cjk(token):
+            out.extend(bigrams(token))
+        elif token not in STOPWORDS:
+            out.append(stem(token))
+    return out
+
+
+def _near(a: str, b: str) -> bool:
+    """Equal, or one wrong letter in a word of five or more, two in a word of nine or more."""
+    if a == b:
+        return True
+    if is_cjk(a) or is_cjk(b) or a.isdigit() or b.isdigit():
+        return False
+    allowed = 2 if min(len(a), len(b)) >= 9 else 1 if min(len(a), len(b)) >= 5 else 0
+    return allowed > 0 and abs(len(a) - len(b)) <= allowed and _distance(a, b, allowed) <= allowed
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance, giving up once every path exceeds ``limit``."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
+
+
+@dataclass(frozen=True)
+class Name:
+    product: str
+    language: str
+    text: str
+    words: tuple[str, ...]
+
+    @property
+    def head(self) -> str:
+        if not self.words:
+            return ""
+        return self.words[0] if self.language in HEAD_FIRST else self.words[-1]
+
+
+@dataclass(frozen=True)
+class Found:
+    product: dict
+    score: float
+    name: str
+    language: str
+
+
+class ProductIndex:
+    """The product records and every name they go by, ready to match queries against."""
+
+    def __init__(self, products: list[dict]) -> None:
+        self.products = {p["id"]: p for p in products}
+        self.names = [Name(p["id"], lang, text, tuple(words(text)))
+                      for p in products for lang, texts in p.get("names", {}).items()
+                      for text in texts]
+        self.known = {w for name in self.names for w in name.words}
+
+    def _resolve(self, query_words: list[str]) -> list[set[str]]:
+        """Each query word with the vocabulary words it may stand for (itself, or a near
+        spelling when it is not a word of the vocabulary)."""
+        out = []
+        for word in query_words:
+            if word in self.known:
+                out.append({word})
+            else:
+                out.append({k for k in self.known if _near(word, k)} or {word})
+        return out
+
+    def find(self, text: str, limit: int = 5) -> list[Found]:
+        """Products whose names the text contains, best first."""
+        query = words(text)
+        if not query:
+            return []
+        resolved = self._resolve(query)
+        present = set().union(*resolved)
+        heads = (resolved[0], resolved[-1])
+        best: dict[str, Found] = {}
+        for name in self.names:
+            score = self._score(name, present, resolved, heads)
+            if score > 0 and score > getattr(best.get(name.product), "score", 0):
+                best[name.product] = Found(self.products[name.product], round(score, 4),
+                                           name.text, name.language)
+        found = sorted(best.values(), key=lambda f: (-f.score, f.product["id"]))
+        return [f for f in found if f.score >= found[0].score * 0.6][:limit] if found else []
+
+    @staticmethod
+    def _score(name: Name, present: set[str], resolved: list[set[str]],
+               heads: tuple[set[str], set[str]]) -> float:
+        if not name.words:
+            return 0.0
+        covered = sum(1 for w in name.words if w in present) / len(name.words)
+        if covered < 0.5:
+            return 0.0
+        used = sum(1 for r in resolved if r & set(name.words)) / len(resolved)
+        head_set = heads[0] if name.language in HEAD_FIRST else heads[1]
+        head = HEAD_WEIGHT if name.head in head_set else 0.0
+        # A longer name fully present is a more specific match than a one-word name.
+        detail = 0.05 * min(len(name.words), 4)
+        return covered * (0.5 + 0.5 * used) + head + detail if covered == 1 else covered * 0.5
+
+
+def product_terms(found: list[Found]) -> set[str]:
+    """English words describing the products found, to compare with schemes' keywords."""
+    terms: set[str] = set()
+    for f in found:
+        for text in f.product.get("names", {}).get("en", []):
+            terms.update(words(text))
+        terms.update(words(f.product.get("group", "")))
+    return terms
+
+

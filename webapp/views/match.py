@@ -1,0 +1,77 @@
+"""The market-access matcher: /match (form and advice) and /api/v1/match (its JSON twin)."""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Blueprint, Response, jsonify, render_template, request
+from flask_babel import gettext as _
+
+from search.markets import MARKETS, markets_for
+from search.matcher import Knowledge, MatchQuery, load_knowledge, match
+from webapp.extensions import marketpass
+from webapp.i18n import country_name
+from webapp.params import match_query
+
+bp = Blueprint("match", __name__)
+api = Blueprint("match_api", __name__)
+
+_cache: dict[int, tuple[tuple, Knowledge]] = {}
+_lock = threading.Lock()
+
+
+def knowledge() -> Knowledge:
+    """The curated records in memory, read again whenever the index's counts change (a crawl
+    of the curated files, a rebuild)."""
+    backend = marketpass.backend
+    key = tuple(sorted(backend.counts().items()))
+    with _lock:
+        cached = _cache.get(id(backend))
+        if cached is None or cached[0] != key:
+            cached = (key, load_knowledge(backend))
+            _cache[id(backend)] = cached
+        return cached[1]
+
+
+def _why(reason: dict) -> str:
+    labels = {"hs": _("HS code %(code)s falls under %(value)s in its scope"),
+              "category": _("IECEE category %(value)s is in its scope"),
+              "keyword": _("its scope names “%(value)s”"),
+              "class": _("its scope covers “%(value)s”")}
+    return labels[reason["by"]] % {"code": reason.get("code", ""), "value": reason["value"]}
+
+
+def answer(query: MatchQuery) -> dict:
+    result = match(marketpass.backend, knowledge(), query, marketpass.settings.today_date())
+    for req in result["requirements"]:
+        for reason in req["why"]:
+            reason["text"] = _why(reason)
+        req["inherited_from_name"] = country_name(req["inherited_from"]) \
+            if req["inherited_from"] else None
+    return {
+        "query": {"product": query.product, "hs": query.hs, "market": query.market,
+                  "origin": query.origin},
+        "market": {"code": query.market, "name": country_name(query.market),
+                   "covered_as": [m for m in markets_for(query.market) if m in MARKETS]},
+        "origin": {"code": query.origin, "name": country_name(query.origin)}
+        if query.origin else None,
+        **result,
+    }
+
+
+def _market_choices() -> list[tuple[str, str]]:
+    return sorted(((m, country_name(m)) for m in MARKETS), key=lambda c: c[1].casefold())
+
+
+@bp.get("/match")
+def form() -> str:
+    """The form alone, or the form with the advice when a product and market are given."""
+    wanted = request.args.get("market") or request.args.get("product") or request.args.get("hs")
+    result = answer(match_query(request.args)) if wanted else None
+    return render_template("match.html", result=result, args=request.args,
+                           markets=_market_choices())
+
+
+@api.get("/match")
+def api_match() -> Response:
+    return jsonify(answer(match_query(request.args)))
