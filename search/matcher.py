@@ -68,6 +68,13 @@ SECTOR_WORDS = {
     "machinery": ("machinery",), "toys": ("toys",), "medical_devices": ("medical devices",),
 }
 RANK = {"mandatory": 0, "unknown": 1, "voluntary": 2}
+# Arrangements that do not let results travel today: a policy framework, a superseded text.
+NOT_IN_EFFECT = ("policy", "superseded", "terminated", "expired", "withdrawn")
+
+
+def in_effect(arrangement: dict) -> bool:
+    status = (arrangement.get("status") or "").casefold()
+    return not any(word in status for word in NOT_IN_EFFECT)
 
 
 class MatchError(ValueError):
@@ -318,6 +325,8 @@ def _route_ids(kb: Knowledge, req: dict, market: str, origin: str) -> list[str]:
         return []  # one country, or one single market: nothing to recognise
     out = []
     for a in dict.fromkeys(ids):
+        if not in_effect(kb.arrangements[a]):
+            continue
         origin_side = _sides(kb, kb.arrangements[a], origin)
         market_side = _sides(kb, kb.arrangements[a], market)
         # Both must take part, as different parties (two EU members are not the EU–US MRA).

@@ -102,3 +102,14 @@ def _nice_max(value: int) -> int:
 def _ticks(top: int) -> list[int]:
     step = max(1, top // 4)
     return list(range(0, top + 1, step))
+
+
+def reference_bar(value: int, references: list[tuple[str, int]]) -> dict:
+    """One bar (our count) against reference lines (a plan's baseline and target), on one
+    scale, so the gap is seen at a glance."""
+    top = _nice_max(max([value, *(v for _, v in references)]) or 1)
+    width = WIDTH - 120
+    scale = width / top
+    return {"width": WIDTH, "height": 70, "left": 100, "bar": value * scale, "value": value,
+            "lines": [{"x": 100 + v * scale, "label": label, "value": v}
+                      for label, v in references]}

@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 
 from search import normalise as norm
+from search.agencies import ROLES, SECTORS, BodyQuery
 from search.matcher import MatchQuery
 from search.notifications import SORTS as NOTIFICATION_SORTS
 from search.notifications import NotificationQuery
@@ -304,3 +305,62 @@ def match_query(args: MultiDict) -> MatchQuery:
         raise BadRequest(" ".join(_messages(exc.messages))) from exc
     return MatchQuery(product=data["product"].strip(), hs=data["hs"], market=data["market"],
                       origin=data["origin"])
+
+
+# --- agencies' view ---------------------------------------------------------------------------
+
+class CountryCode(_Checked):
+    def check(self, value: str) -> str:
+        try:
+            return norm.country(value)
+        except norm.NormaliseError:
+            raise ValidationError(_("“%(code)s” is not a country we know: use a two-letter code "
+                                    "such as CN or DE, or EU, EAEU or GCC.", code=value)) from None
+
+
+def _choice(allowed: tuple[str, ...], message) -> fields.Str:
+    return fields.Str(validate=_one_of(allowed, message))
+
+
+class BodyArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    q = fields.Str(load_default="", validate=_text_length)
+    country = fields.List(CountryCode(), load_default=list)
+    role = fields.List(_choice(ROLES, _l("Unknown role “%(value)s”; choose from: %(allowed)s.")),
+                       load_default=list)
+    scheme = fields.List(fields.Str(validate=Length(max=100)), load_default=list)
+    category = fields.List(fields.Str(validate=Length(max=20)), load_default=list)
+
+
+class MatrixArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    sector = fields.Str(load_default="electrical_safety", validate=_one_of(
+        SECTORS, _l("Unknown sector “%(value)s”; choose from: %(allowed)s.")))
+
+
+def _load(schema: Schema, args: MultiDict) -> dict:
+    try:
+        return schema.load(_raw(args, schema))
+    except ValidationError as exc:
+        raise BadRequest(" ".join(_messages(exc.messages))) from exc
+
+
+def body_query(args: MultiDict) -> BodyQuery:
+    data = _load(BodyArgs(), args)
+    return BodyQuery(q=data["q"], countries=tuple(data["country"]), roles=tuple(data["role"]),
+                     schemes=tuple(data["scheme"]), categories=tuple(data["category"]))
+
+
+def matrix_sector(args: MultiDict) -> str:
+    return _load(MatrixArgs(), args)["sector"]
+
+
+def country_code(value: str) -> str:
+    try:
+        return CountryCode().check(value)
+    except ValidationError as exc:
+        raise BadRequest(" ".join(_messages(exc.messages))) from exc

@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from webapp.views import api, health, kb, match, notifications, pages
+    from webapp.views import agencies, api, health, kb, match, notifications, pages
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
@@ -16,3 +16,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(match.bp)
     app.register_blueprint(match.api, url_prefix="/api/v1")
     app.register_blueprint(kb.bp)
+    app.register_blueprint(agencies.bp)
+    app.register_blueprint(agencies.api, url_prefix="/api/v1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 
 from search.markets import MARKETS, markets_for
@@ -16,20 +16,18 @@ from webapp.params import match_query
 bp = Blueprint("match", __name__)
 api = Blueprint("match_api", __name__)
 
-_cache: dict[int, tuple[tuple, Knowledge]] = {}
 _lock = threading.Lock()
 
 
 def knowledge() -> Knowledge:
-    """The curated records in memory, read again whenever the index's counts change (a crawl
-    of the curated files, a rebuild)."""
-    backend = marketpass.backend
-    key = tuple(sorted(backend.counts().items()))
+    """The curated records in memory, one copy per app, read again whenever the index's counts
+    change (a crawl of the curated files, a rebuild)."""
+    key = tuple(sorted(marketpass.backend.counts().items()))
     with _lock:
-        cached = _cache.get(id(backend))
+        cached = current_app.extensions.get("marketpass_knowledge")
         if cached is None or cached[0] != key:
-            cached = (key, load_knowledge(backend))
-            _cache[id(backend)] = cached
+            cached = (key, load_knowledge(marketpass.backend))
+            current_app.extensions["marketpass_knowledge"] = cached
         return cached[1]
 
 

@@ -1,0 +1,268 @@
+"""The agencies' view: IECEE status, arrangements and their coverage, bodies, indicators.
+
+Pure functions over the curated records (``search.matcher.Knowledge``): every number a page
+shows is computed here from the records, so a test can recompute it the same way, and each
+carries the records it was counted from.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from search import normalise as norm
+from search.analysis import fold
+from search.markets import MARKETS, markets_for, members_of, unions_of
+from search.matcher import SECTOR_WORDS, Knowledge, in_effect
+
+CATEGORIES_CSV = Path(__file__).with_name("data") / "iecee_categories.csv"
+ARRANGEMENT_TYPES = ("multilateral", "regional", "bilateral", "fta-chapter", "peer")
+ROLES = ("member_body", "ncb", "cbtl", "iecex_cb", "iecex_extl", "accreditation_body",
+         "iaf_mla_signatory", "ilac_mra_signatory", "designated_cab", "notified_body",
+         "authority")
+# Sectors of the coverage matrix: product groups as schemes name them, and accreditation.
+SECTORS = ("electrical_safety", "emc", "radio_telecom", "machinery", "toys", "medical_devices",
+           "accreditation")
+SECTOR_WORDS_ALL = {**SECTOR_WORDS, "accreditation": ("accreditation", "testing laboratories",
+                                                      "product certification")}
+_CODE = re.compile(r"[A-Z]{2,5}")
+
+# China's 14th five-year plan for certification, accreditation, inspection and testing
+# (SAMR, 2022) tracks these; its figures are reference lines on the indicators page.
+CHINA_PLAN = {
+    "source": "http://en.uicec.com/news/670.html",
+    "title": "SAMR, 14th Five-Year Plan for the development of certification, accreditation, "
+             "inspection and testing (2022), as reported",
+    "verified": False,
+    "iec_bodies": {"2020": 71, "2025_target": 81},
+    "bilateral": {"2020": 123, "2025_target": 130},
+}
+# A later official figure, read in the stored copy of the report on 2026-11-26.
+CHINA_REPORTED = {"bilateral": 128, "as_of": "2024-06-30", "verified": True,
+                  "source": "http://english.scio.gov.cn/m/pressroom/2024-09/14/"
+                            "content_117428538.html"}
+
+
+@lru_cache(maxsize=1)
+def category_names() -> dict[str, dict[str, str]]:
+    with CATEGORIES_CSV.open(encoding="utf-8") as f:
+        return {row["code"]: row for row in csv.DictReader(f)}
+
+
+def _brief(body: dict) -> dict:
+    return {"id": body["id"], "name": body["name"], "country": body["country"],
+            "roles": body.get("roles", []), "verified": bool(body.get("verified")),
+            "categories": [c for c in body.get("categories", []) if c != "unknown"]}
+
+
+def _with_role(kb: Knowledge, country: str, *roles: str) -> list[dict]:
+    return sorted((_brief(b) for b in kb.bodies
+                   if b["country"] == country and set(roles) & set(b.get("roles", []))),
+                  key=lambda b: b["name"].casefold())
+
+
+# --- IECEE ---------------------------------------------------------------------------------
+
+def iecee(kb: Knowledge) -> dict:
+    """Member countries with their bodies and accepted categories, the category × country
+    matrix ("unknown" where no source says), and IECEx beside it."""
+    cb = kb.arrangements.get("iecee-cb")
+    iecex = kb.arrangements.get("iecex")
+    parties = {p["country"]: p for p in (cb or {}).get("parties", [])}
+    iecex_parties = kb.parties(iecex) if iecex else set()
+    countries = []
+    for code in sorted(parties):
+        ncbs = _with_role(kb, code, "ncb")
+        countries.append({
+            "country": code,
+            "member_bodies": _with_role(kb, code, "member_body"),
+            "ncbs": ncbs,
+            "cbtls": _with_role(kb, code, "cbtl"),
+            "categories": accepted_categories(parties[code], ncbs),
+            "iecex": {"party": code in iecex_parties,
+                      "bodies": _with_role(kb, code, "iecex_cb", "iecex_extl")},
+            "note": parties[code].get("note"),
+        })
+    categories = _category_codes(cb, countries)
+    return {
+        "arrangement": arrangement_brief(cb) if cb else None,
+        "iecex": arrangement_brief(iecex) if iecex else None,
+        "countries": countries,
+        "categories": [{"code": c, "name": category_names().get(c, {}).get("name_en", c)}
+                       for c in categories],
+        "matrix": {row["country"]: {c: ("yes" if c in row["categories"] else "unknown")
+                                    for c in categories} for row in countries},
+    }
+
+
+def accepted_categories(party: dict, ncbs: list[dict]) -> list[str]:
+    """Categories a country's NCBs accept, as far as a source names them."""
+    named = [c for c in party.get("categories", []) if c != "unknown"]
+    named += [c for b in ncbs for c in b["categories"]]
+    return sorted(set(named))
+
+
+def _category_codes(cb: dict | None, countries: list[dict]) -> list[str]:
+    codes = {s for s in (cb or {}).get("sectors", []) if _CODE.fullmatch(s)}
+    codes |= {c for row in countries for c in row["categories"]}
+    codes |= set(category_names())
+    return sorted(codes)
+
+
+def arrangement_brief(a: dict) -> dict:
+    return {"id": a["id"], "name": a["name"], "short_name": a.get("short_name"),
+            "type": a.get("type"), "verified": bool(a.get("verified")),
+            "sources": [s["url"] for s in a.get("sources", [])]}
+
+
+# --- arrangements and their coverage --------------------------------------------------------
+
+def arrangements(kb: Knowledge) -> list[dict]:
+    """Every arrangement with its parties, sectors, dates, effect and links."""
+    order = {t: i for i, t in enumerate(ARRANGEMENT_TYPES)}
+    return sorted((_arrangement_row(a) for a in kb.arrangements.values()),
+                  key=lambda a: (order.get(a["type"], 9), a["name"].casefold()))
+
+
+def _arrangement_row(a: dict) -> dict:
+    return {**arrangement_brief(a), "parties": a.get("parties", []),
+            "sectors": a.get("sectors", []), "effect": a.get("effect", ""),
+            "status": a.get("status"), "signed": a.get("signed"), "in_force": a.get("in_force"),
+            "links": a.get("links", []), "description": a.get("description", "")}
+
+
+def covers(arrangement: dict, sector: str) -> bool:
+    """Whether an arrangement's sectors cover a sector (IECEE category codes are electrical
+    safety; the CB Scheme lists them as its sectors)."""
+    text = fold(" ".join(arrangement.get("sectors", [])))
+    return any(w in text for w in SECTOR_WORDS_ALL.get(sector, ()))
+
+
+def sides(arrangement: dict, country: str) -> set[str]:
+    """The parties standing for a country: itself, its union, or (a union) its members."""
+    parties = {p["country"] for p in arrangement.get("parties", []) if p.get("country")}
+    return parties & {country, *unions_of(country), *members_of(country)}
+
+
+def route(arrangement: dict, exporter: str, market: str, sector: str) -> bool:
+    """Whether a result from the exporter can be used in the market for the sector through
+    this arrangement: it is in effect, both take part as different parties, and it covers the
+    sector."""
+    if not in_effect(arrangement) or set(markets_for(exporter)) & set(markets_for(market)):
+        return False
+    a, b = sides(arrangement, exporter), sides(arrangement, market)
+    return bool(a) and bool(b) and a != b and covers(arrangement, sector)
+
+
+def coverage_matrix(kb: Knowledge, sector: str, countries: tuple[str, ...] = MARKETS) -> dict:
+    """Exporter × market → the arrangements that let a result travel, for one sector."""
+    cells = {
+        exporter: {market: sorted(a["id"] for a in kb.arrangements.values()
+                                  if route(a, exporter, market, sector))
+                   for market in countries}
+        for exporter in countries
+    }
+    covered = sum(1 for row in cells.values() for ids in row.values() if ids)
+    return {"sector": sector, "countries": list(countries), "cells": cells,
+            "pairs_covered": covered,
+            "pairs": sum(1 for e in countries for m in countries
+                         if not set(markets_for(e)) & set(markets_for(m)))}
+
+
+# --- bodies ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BodyQuery:
+    q: str = ""
+    countries: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    schemes: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+
+
+def _body_matches(body: dict, query: BodyQuery, words: list[str]) -> bool:
+    text = fold(" ".join([body["name"], body["id"], *body.get("roles", []),
+                          *body.get("categories", []), *body.get("standards", [])]))
+    return (all(w in text for w in words)
+            and (not query.countries or body["country"] in query.countries)
+            and (not query.roles or set(query.roles) & set(body.get("roles", [])))
+            and (not query.schemes or set(query.schemes) & set(body.get("arrangements", [])))
+            and (not query.categories
+                 or set(query.categories) & set(body.get("categories", []))))
+
+
+def bodies(kb: Knowledge, query: BodyQuery) -> dict:
+    """Bodies matching every filter (any of several values within one), with exact counts of
+    the matching bodies per country, role, scheme and category."""
+    words = fold(query.q).split()
+    found = sorted((b for b in kb.bodies if _body_matches(b, query, words)),
+                   key=lambda b: (b["country"], b["name"].casefold()))
+    facets = {
+        "country": Counter(b["country"] for b in found),
+        "role": Counter(r for b in found for r in b.get("roles", [])),
+        "scheme": Counter(a for b in found for a in b.get("arrangements", [])),
+        "category": Counter(c for b in found for c in b.get("categories", []) if c != "unknown"),
+    }
+    return {"total": len(found),
+            "items": [{**_brief(b), "arrangements": b.get("arrangements", []),
+                       "status": b.get("status"), "links": b.get("links", [])} for b in found],
+            "facets": {k: sorted(v.items(), key=lambda x: (-x[1], x[0])) for k, v in
+                       facets.items()}}
+
+
+# --- indicators ------------------------------------------------------------------------------
+
+def _party_arrangements(kb: Knowledge, country: str) -> list[dict]:
+    return [a for a in kb.arrangements.values() if sides(a, country)]
+
+
+def indicators_for(kb: Knowledge, country: str) -> dict:
+    """One country's numbers, each with the records it counts."""
+    ncbs = _with_role(kb, country, "ncb")
+    cbtls = _with_role(kb, country, "cbtl")
+    iecex = _with_role(kb, country, "iecex_cb", "iecex_extl")
+    taking_part = _party_arrangements(kb, country)
+    by_type = {t: sorted(a["id"] for a in taking_part if a.get("type") == t)
+               for t in ARRANGEMENT_TYPES}
+    iaf = _with_role(kb, country, "iaf_mla_signatory")
+    ilac = _with_role(kb, country, "ilac_mra_signatory")
+    return {
+        "country": country,
+        "ncbs": len(ncbs), "cbtls": len(cbtls), "iecex_bodies": len(iecex),
+        "iec_bodies": len({b["id"] for b in [*ncbs, *cbtls, *iecex]}),
+        "arrangements": {t: len(ids) for t, ids in by_type.items()},
+        "arrangements_total": len(taking_part),
+        "iaf_mla": bool(iaf), "ilac_mra": bool(ilac),
+        "records": {"ncbs": [b["id"] for b in ncbs], "cbtls": [b["id"] for b in cbtls],
+                    "iecex_bodies": [b["id"] for b in iecex], "arrangements": by_type,
+                    "iaf_mla": [b["id"] for b in iaf], "ilac_mra": [b["id"] for b in ilac]},
+    }
+
+
+def indicator_countries(kb: Knowledge) -> list[str]:
+    """The 31 markets' countries (unions stand for themselves) and every country with a body."""
+    found = {b["country"] for b in kb.bodies}
+    return sorted({*MARKETS, *found}, key=lambda c: (c not in MARKETS, c))
+
+
+def indicators(kb: Knowledge) -> dict:
+    rows = [indicators_for(kb, c) for c in indicator_countries(kb)]
+    china = next((r for r in rows if r["country"] == "CN"), None)
+    return {"countries": rows, "china_plan": CHINA_PLAN, "china_reported": CHINA_REPORTED,
+            "china": china}
+
+
+def valid_country(code: str) -> str:
+    """A country or union code for a country page; raises NormaliseError otherwise."""
+    return norm.country(code)
+
+
+def arrangements_of(kb: Knowledge, country: str) -> list[dict]:
+    """Arrangements the country (or its union, or for a union its members) takes part in."""
+    return sorted(_party_arrangements(kb, country),
+                  key=lambda a: (ARRANGEMENT_TYPES.index(a["type"])
+                                 if a.get("type") in ARRANGEMENT_TYPES else 9, a["id"]))

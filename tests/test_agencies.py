@@ -1,0 +1,262 @@
+"""The agencies' view over the real knowledge base: every page works with the bundled data and
+with an empty index, its numbers are recomputed here from the records, bad parameters are 400s."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from crawlers.spiders.curated import CuratedSpider
+from crawlers.spiders.wto_eping import WtoEpingSpider
+from search.documents import to_document
+from search.markets import MARKETS, UNION_MEMBERS
+from search.records import load_record
+from search.sqlite_backend import SqliteBackend
+from tests.replay import replay
+from webapp import create_app
+
+PAGES = ["/iecee", "/arrangements", "/bodies", "/indicators", "/countries", "/countries/KR",
+         "/countries/DE", "/countries/EU", "/countries/FJ"]
+APIS = ["/api/v1/iecee", "/api/v1/arrangements", "/api/v1/bodies", "/api/v1/indicators",
+        "/api/v1/countries/KR", "/api/v1/countries/EU"]
+
+
+def _records(spider_class) -> list[dict]:
+    _spider, items = replay(spider_class)
+    return [load_record(item.pop("kind"), item) for item in items]
+
+
+@pytest.fixture(scope="module")
+def records() -> list[dict]:
+    return _records(CuratedSpider) + _records(WtoEpingSpider)
+
+
+@pytest.fixture(scope="module")
+def backend(records, tmp_path_factory) -> SqliteBackend:
+    backend = SqliteBackend(tmp_path_factory.mktemp("agencies") / "index.db")
+    backend.rebuild(to_document(r) for r in records)
+    return backend
+
+
+def _client(backend, tmp_path, monkeypatch):
+    monkeypatch.setenv("MARKETPASS_DB", str(tmp_path / "store.db"))
+    monkeypatch.setenv("MARKETPASS_TODAY", "2026-07-01")
+    monkeypatch.delenv("MARKETPASS_DEFAULT_LOCALE", raising=False)
+    return create_app({"TESTING": True, "BACKEND": backend}).test_client()
+
+
+@pytest.fixture
+def client(backend, tmp_path, monkeypatch):
+    return _client(backend, tmp_path, monkeypatch)
+
+
+def _kind(records: list[dict], kind: str) -> list[dict]:
+    return [r for r in records if r["kind"] == kind]
+
+
+# --- every page, full and empty ------------------------------------------------------------
+
+@pytest.mark.parametrize("path", PAGES + APIS)
+def test_every_page_works_with_the_bundled_data(client, path):
+    assert client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize("path", PAGES + APIS)
+def test_every_page_works_with_an_empty_index(tmp_path, monkeypatch, path):
+    client = _client(SqliteBackend(tmp_path / "empty.db"), tmp_path, monkeypatch)
+    response = client.get(path)
+    assert response.status_code == 200
+    if not path.startswith("/api/"):
+        assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_empty_pages_say_so(tmp_path, monkeypatch):
+    client = _client(SqliteBackend(tmp_path / "empty.db"), tmp_path, monkeypatch)
+    assert "not in the index yet" in client.get("/iecee").get_data(as_text=True)
+    assert "No arrangement is in the index yet" in client.get("/arrangements").get_data(
+        as_text=True)
+    assert client.get("/api/v1/bodies").get_json() == {
+        "total": 0, "items": [], "facets": {"country": [], "role": [], "scheme": [],
+                                            "category": []}}
+
+
+# --- the coverage matrix, recomputed ------------------------------------------------------------
+
+def _side(parties: set[str], country: str) -> set[str]:
+    unions = {u for u, members in UNION_MEMBERS.items() if country in members}
+    return parties & ({country} | unions | set(UNION_MEMBERS.get(country, ())))
+
+
+def _same_market(a: str, b: str) -> bool:
+    def places(c):
+        return {c} | {u for u, members in UNION_MEMBERS.items() if c in members}
+    return bool(places(a) & places(b))
+
+
+SECTOR_TEXT = {"electrical_safety": ("electrical safety", "electrical and electronic",
+                                     "low voltage"),
+               "radio_telecom": ("telecom", "radio")}
+
+
+def _expected_cell(arrangements, exporter, market, sector) -> list[str]:
+    if _same_market(exporter, market):
+        return []
+    out = []
+    for a in arrangements:
+        status = (a.get("status") or "").lower()
+        if any(w in status for w in ("policy", "superseded")):
+            continue
+        parties = {p["country"] for p in a["parties"]}
+        one, two = _side(parties, exporter), _side(parties, market)
+        text = " ".join(a["sectors"]).lower()
+        if one and two and one != two and any(w in text for w in SECTOR_TEXT[sector]):
+            out.append(a["id"])
+    return sorted(out)
+
+
+@pytest.mark.parametrize("sector", ["electrical_safety", "radio_telecom"])
+def test_matrix_equals_a_recount_from_the_records(client, records, sector):
+    data = client.get(f"/api/v1/arrangements?sector={sector}").get_json()["matrix"]
+    arrangements = _kind(records, "arrangement")
+    for exporter in MARKETS:
+        for market in MARKETS:
+            assert data["cells"][exporter][market] == _expected_cell(
+                arrangements, exporter, market, sector), (exporter, market)
+    covered = sum(1 for e in MARKETS for m in MARKETS
+                  if _expected_cell(arrangements, e, m, sector))
+    assert data["pairs_covered"] == covered
+    page = client.get(f"/arrangements?sector={sector}").get_data(as_text=True)
+    assert f"{covered} of {data['pairs']} pairs are covered" in page
+
+
+def test_matrix_knows_the_well_known_routes(client):
+    cells = client.get("/api/v1/arrangements?sector=electrical_safety").get_json()["matrix"][
+        "cells"]
+    assert "eu-mra-us" in cells["US"]["EU"] and "eu-mra-jp" in cells["JP"]["EU"]
+    assert "cn-nz-eee-mra" in cells["CN"]["NZ"]
+    radio = client.get("/api/v1/arrangements?sector=radio_telecom").get_json()["matrix"]["cells"]
+    assert "apec-tel-mra" in radio["KR"]["US"]
+    assert "cn-bri-ca-cooperation" not in {a for row in cells.values() for ids in row.values()
+                                           for a in ids}  # a policy, not a recognition
+
+
+# --- indicators, recomputed -----------------------------------------------------------------
+
+def _expected_indicators(records, country) -> dict:
+    bodies = [b for b in _kind(records, "body") if b["country"] == country]
+    def count(role):
+        return sum(1 for b in bodies if role in b["roles"])
+    by_type: dict[str, int] = {}
+    for a in _kind(records, "arrangement"):
+        if _side({p["country"] for p in a["parties"]}, country):
+            by_type[a["type"]] = by_type.get(a["type"], 0) + 1
+    return {"ncbs": count("ncb"), "cbtls": count("cbtl"),
+            "iecex_bodies": sum(1 for b in bodies if {"iecex_cb", "iecex_extl"} & set(b["roles"])),
+            "bilateral": by_type.get("bilateral", 0),
+            "multilateral": by_type.get("multilateral", 0),
+            "regional": by_type.get("regional", 0),
+            "iaf_mla": count("iaf_mla_signatory") > 0, "ilac_mra": count("ilac_mra_signatory") > 0}
+
+
+def test_indicators_equal_a_recount_from_the_records(client, records):
+    rows = {r["country"]: r for r in client.get("/api/v1/indicators").get_json()["countries"]}
+    assert set(MARKETS) <= set(rows)
+    for country, row in rows.items():
+        expected = _expected_indicators(records, country)
+        got = {"ncbs": row["ncbs"], "cbtls": row["cbtls"], "iecex_bodies": row["iecex_bodies"],
+               "bilateral": row["arrangements"]["bilateral"],
+               "multilateral": row["arrangements"]["multilateral"],
+               "regional": row["arrangements"]["regional"],
+               "iaf_mla": row["iaf_mla"], "ilac_mra": row["ilac_mra"]}
+        assert got == expected, country
+
+
+def test_indicator_page_shows_the_json_numbers(client):
+    data = client.get("/api/v1/indicators").get_json()
+    page = client.get("/indicators").get_data(as_text=True)
+    cn = data["china"]
+    row = re.search(r'href="/countries/CN">[^<]+</a></th>(.*?)</tr>', page, re.S).group(1)
+    numbers = [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', row)]
+    assert numbers == [cn["ncbs"], cn["cbtls"], cn["iecex_bodies"],
+                       *(cn["arrangements"][t] for t in ("multilateral", "regional", "bilateral",
+                                                          "fta-chapter", "peer"))]
+    assert data["china_plan"]["iec_bodies"] == {"2020": 71, "2025_target": 81}
+    assert data["china_plan"]["bilateral"] == {"2020": 123, "2025_target": 130}
+    assert page.count('class="ref"') == 4  # the plan's four reference lines
+
+
+# --- IECEE -----------------------------------------------------------------------------------
+
+def test_iecee_lists_members_with_their_bodies_and_unknown_categories(client, records):
+    data = client.get("/api/v1/iecee").get_json()
+    cb = next(a for a in _kind(records, "arrangement") if a["id"] == "iecee-cb")
+    assert [c["country"] for c in data["countries"]] == sorted(
+        {p["country"] for p in cb["parties"]})
+    cn = next(c for c in data["countries"] if c["country"] == "CN")
+    expected = {b["id"] for b in _kind(records, "body") if b["country"] == "CN"
+                and "ncb" in b["roles"]}
+    assert {b["id"] for b in cn["ncbs"]} == expected
+    values = {v for row in data["matrix"].values() for v in row.values()}
+    assert values <= {"yes", "unknown"}
+    page = client.get("/iecee").get_data(as_text=True)
+    assert "does not mean “no”" in page
+
+
+# --- bodies --------------------------------------------------------------------------------
+
+def test_bodies_filter_and_count_exactly(client, records):
+    data = client.get("/api/v1/bodies?country=CN&role=ncb&role=cbtl").get_json()
+    expected = {b["id"] for b in _kind(records, "body")
+                if b["country"] == "CN" and {"ncb", "cbtl"} & set(b["roles"])}
+    assert {b["id"] for b in data["items"]} == expected and data["total"] == len(expected)
+    roles = dict((k, v) for k, v in data["facets"]["role"])
+    assert roles["ncb"] == sum(1 for b in _kind(records, "body")
+                               if b["id"] in expected and "ncb" in b["roles"])
+    by_name = client.get("/api/v1/bodies?q=ukas").get_json()
+    assert [b["id"] for b in by_name["items"]] == ["kb-ab-gb-ukas"]
+    signatories = client.get("/api/v1/bodies?scheme=ilac-mra").get_json()
+    assert all("ilac-mra" in b["arrangements"] for b in signatories["items"])
+
+
+# --- country pages ----------------------------------------------------------------------------
+
+def test_country_page_gathers_the_market(client, records):
+    de = client.get("/api/v1/countries/DE").get_json()
+    assert de["country"]["markets"] == ["DE", "EU"]
+    assert {s["market"] for s in de["schemes"]} == {"EU"}
+    assert {a["id"] for a in de["arrangements"]} >= {"eu-mra-us", "iecee-cb"}
+    sa = client.get("/api/v1/countries/SA").get_json()
+    symbols = {n["symbol"] for n in sa["notifications"]["recent"]}
+    assert "G/TBT/N/SAU/1437" in symbols
+    assert all(n["comment_deadline"] >= "2026-07-01" for n in sa["notifications"]["open"])
+    schemes = {s["id"] for s in sa["schemes"]}
+    assert any(s.startswith("gcc-") for s in schemes) and any(s.startswith("sa-")
+                                                                for s in schemes)
+
+
+@pytest.mark.parametrize("path", ["/countries/XX", "/api/v1/countries/Atlantis",
+                                  "/api/v1/arrangements?sector=bogus", "/api/v1/bodies?role=king",
+                                  "/api/v1/bodies?country=Narnia", "/arrangements?sector=x"])
+def test_bad_parameters_are_400(client, path):
+    response = client.get(path)
+    assert response.status_code == 400
+    zh = client.get(path + ("&" if "?" in path else "?") + "lang=zh")
+    assert zh.status_code == 400
+    assert re.search(r"[\u4e00-\u9fff]", zh.get_data(as_text=True))
+
+
+def test_knowledge_in_memory_belongs_to_its_app(tmp_path, monkeypatch, backend):
+    # An app over an empty index must not show what another app's index holds.
+    full = _client(backend, tmp_path, monkeypatch)
+    empty = _client(SqliteBackend(tmp_path / "e.db"), tmp_path, monkeypatch)
+    assert full.get("/api/v1/indicators").get_json()["china"]["arrangements_total"] > 0
+    assert empty.get("/api/v1/bodies").get_json()["total"] == 0
+
+
+def test_knowledge_follows_a_crawl_of_the_curated_files(tmp_path, monkeypatch, records):
+    backend = SqliteBackend(tmp_path / "grow.db")
+    client = _client(backend, tmp_path, monkeypatch)
+    assert client.get("/api/v1/bodies").get_json()["total"] == 0
+    backend.upsert(to_document(r) for r in _kind(records, "body"))
+    assert client.get("/api/v1/bodies").get_json()["total"] == len(_kind(records, "body"))

@@ -1,0 +1,152 @@
+"""The agencies' view: /iecee, /arrangements, /bodies, /countries/<code>, /indicators, and
+their JSON twins under /api/v1. The numbers come from ``search.agencies`` over the curated
+records held in memory (``webapp.views.match.knowledge``)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+
+from search import agencies
+from search.markets import MARKETS, markets_for, members_of
+from search.query import Range, SearchRequest, Term
+from webapp import charts, tracker
+from webapp.extensions import marketpass
+from webapp.i18n import country_name
+from webapp.labels import PRODUCT_GROUP_LABELS
+from webapp.params import body_query, country_code, matrix_sector
+from webapp.views.match import knowledge
+
+bp = Blueprint("agencies", __name__)
+SECTOR_LABELS = {**PRODUCT_GROUP_LABELS,
+                 "accreditation": _l("Accreditation (testing, certification)")}
+BODY_FACETS = {"country": _l("Country"), "role": _l("Role"), "scheme": _l("Scheme or arrangement"),
+               "category": _l("IECEE category")}
+api = Blueprint("agencies_api", __name__)
+
+
+def _iecee() -> dict:
+    return agencies.iecee(knowledge())
+
+
+def _arrangements() -> dict:
+    sector = matrix_sector(request.args)
+    kb = knowledge()
+    return {"items": agencies.arrangements(kb), "sectors": list(agencies.SECTORS),
+            "matrix": agencies.coverage_matrix(kb, sector)}
+
+
+def _bodies() -> dict:
+    return agencies.bodies(knowledge(), body_query(request.args))
+
+
+def _indicators() -> dict:
+    return agencies.indicators(knowledge())
+
+
+def _country(code: str) -> dict:
+    code = country_code(code)
+    kb = knowledge()
+    places = markets_for(code)
+    today = marketpass.settings.today_date()
+    buffer = marketpass.settings.buffer_days
+    countries = tuple(sorted({*places, *members_of(code)}))
+    notes = Term("kind", ("notification",)), Term("countries", countries)
+    recent = marketpass.backend.search(SearchRequest(filters=notes, sort="-date", per_page=10,
+                                                     highlight=False))
+    open_ = marketpass.backend.search(SearchRequest(
+        filters=(*notes, Range("deadline", gte=today.isoformat())), sort="deadline",
+        per_page=10, highlight=False))
+    return {
+        "country": {"code": code, "name": country_name(code), "markets": places,
+                    "in_knowledge_base": any(p in MARKETS for p in places)},
+        "schemes": [{"id": s["id"], "name": s["name"], "mark": s.get("mark"),
+                     "market": s["market"], "mandatory": s.get("mandatory"),
+                     "product_groups": s.get("product_groups", []),
+                     "verified": bool(s.get("verified"))}
+                    for p in places for s in kb.by_market.get(p, [])],
+        "arrangements": [agencies.arrangement_brief(a)
+                         for a in agencies.arrangements_of(kb, code)],
+        "bodies": [b for b in agencies.bodies(kb, agencies.BodyQuery(
+            countries=tuple(sorted({code, *members_of(code)}))))["items"]],
+        "indicators": agencies.indicators_for(kb, code),
+        "notifications": {
+            "recent": [tracker.item(h.record, today, buffer) for h in recent.hits],
+            "recent_total": recent.total,
+            "open": [tracker.item(h.record, today, buffer) for h in open_.hits],
+            "open_total": open_.total,
+        },
+    }
+
+
+@bp.get("/iecee")
+def iecee() -> str:
+    return render_template("iecee.html", data=_iecee())
+
+
+@api.get("/iecee", endpoint="iecee")
+def iecee_json() -> Response:
+    return jsonify(_iecee())
+
+
+@bp.get("/arrangements")
+def arrangements() -> str:
+    return render_template("arrangements.html", data=_arrangements(),
+                           sector_label=lambda s: str(SECTOR_LABELS.get(s, s)))
+
+
+@api.get("/arrangements", endpoint="arrangements")
+def arrangements_json() -> Response:
+    return jsonify(_arrangements())
+
+
+@bp.get("/bodies")
+def bodies() -> str:
+    return render_template("bodies.html", data=_bodies(), query=body_query(request.args),
+                           roles=agencies.ROLES, facet_titles=BODY_FACETS)
+
+
+@api.get("/bodies", endpoint="bodies")
+def bodies_json() -> Response:
+    return jsonify(_bodies())
+
+
+@bp.get("/indicators")
+def indicators() -> str:
+    data = _indicators()
+    rows = [r for r in data["countries"] if r["iec_bodies"] or r["arrangements_total"]]
+
+    def bars(key: str):
+        return charts.horizontal_bars([(r["country"], country_name(r["country"]), r[key])
+                                       for r in rows if r[key]])
+    china, plan = data["china"] or {}, data["china_plan"]
+    references = {
+        "iec": charts.reference_bar(china.get("iec_bodies", 0), [
+            ("2020", plan["iec_bodies"]["2020"]), ("2025", plan["iec_bodies"]["2025_target"])]),
+        "bilateral": charts.reference_bar(china.get("arrangements", {}).get("bilateral", 0), [
+            ("2020", plan["bilateral"]["2020"]), ("2025", plan["bilateral"]["2025_target"])]),
+    }
+    return render_template("indicators.html", data=data, iec_chart=bars("iec_bodies"),
+                           arr_chart=bars("arrangements_total"), references=references)
+
+
+@api.get("/indicators", endpoint="indicators")
+def indicators_json() -> Response:
+    return jsonify(_indicators())
+
+
+@bp.get("/countries")
+def countries() -> str:
+    return render_template("countries.html",
+                           markets=sorted(((m, country_name(m)) for m in MARKETS),
+                                          key=lambda c: c[1].casefold()))
+
+
+@bp.get("/countries/<code>")
+def country(code: str) -> str:
+    return render_template("country.html", data=_country(code))
+
+
+@api.get("/countries/<code>", endpoint="country")
+def country_json(code: str) -> Response:
+    return jsonify(_country(code))
