@@ -35,8 +35,6 @@ _CODE = re.compile(r"[A-Z]{2,5}")
 # (SAMR, 2022) tracks these; its figures are reference lines on the indicators page.
 CHINA_PLAN = {
     "source": "http://en.uicec.com/news/670.html",
-    "title": "SAMR, 14th Five-Year Plan for the development of certification, accreditation, "
-             "inspection and testing (2022), as reported",
     "verified": False,
     "iec_bodies": {"2020": 71, "2025_target": 81},
     "bilateral": {"2020": 123, "2025_target": 130},
@@ -92,7 +90,8 @@ def iecee(kb: Knowledge) -> dict:
         "arrangement": arrangement_brief(cb) if cb else None,
         "iecex": arrangement_brief(iecex) if iecex else None,
         "countries": countries,
-        "categories": [{"code": c, "name": category_names().get(c, {}).get("name_en", c)}
+        "categories": [{"code": c, "name": category_names().get(c, {}).get("name_en", c),
+                        "name_zh": category_names().get(c, {}).get("name_zh")}
                        for c in categories],
         "matrix": {row["country"]: {c: ("yes" if c in row["categories"] else "unknown")
                                     for c in categories} for row in countries},

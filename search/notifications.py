@@ -35,6 +35,7 @@ class NotificationQuery:
     page: int = 1
     per_page: int = 20
     buffer_days: int = 0
+    widened: str = ""  # the words widened across languages (search.expand), when they were
 
     @property
     def effective_sort(self) -> str:
@@ -57,7 +58,7 @@ def search_request(query: NotificationQuery, today: date, *, facets: tuple[str, 
                    page: int | None = None, per_page: int | None = None) -> SearchRequest:
     """The backend request for a notification query (a page of it, or any other page size)."""
     return SearchRequest(
-        text=query.q, filters=filters(query, today), facets=facets,
+        text=query.widened or query.q, filters=filters(query, today), facets=facets,
         sort=SORTS[query.effective_sort], page=page or query.page,
         per_page=per_page or query.per_page, highlight=bool(query.q.strip()),
     )

@@ -12,7 +12,11 @@ from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
 # Supported locales: catalogue folder name → (name in its own language, BCP 47 tag for lang=).
-LOCALES: dict[str, tuple[str, str]] = {"en": ("English", "en"), "zh": ("中文", "zh-Hans")}
+# The six official languages of the UN (and of the WTO's documents, three of them).
+LOCALES: dict[str, tuple[str, str]] = {
+    "en": ("English", "en"), "zh": ("中文", "zh-Hans"), "fr": ("Français", "fr"),
+    "es": ("Español", "es"), "ar": ("العربية", "ar"), "ru": ("Русский", "ru"),
+}
 COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 

@@ -211,7 +211,16 @@ ID_FIELDS = frozenset(
 def field_label(name: str) -> str:
     if name in FIELD_LABELS:
         return str(FIELD_LABELS[name])
+    if re.fullmatch(r"[a-z]{2}", str(name)):  # the language keys of names and translations
+        from webapp.i18n import language_name
+
+        return language_name(name)
     return re.sub(r"[_\-]+", " ", str(name)).strip().capitalize()
+
+
+def value_labels(field: str, values: list[str]) -> str:
+    """Coded values in words, joined ("ncb", "cbtl" → "National Certification Body …")."""
+    return ", ".join(value_label(field, v) or v for v in values)
 
 
 def value_label(field: str, value: object) -> str | None:

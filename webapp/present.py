@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from flask import url_for
 
-from search.query import Hit, SearchResult
+from search.query import Hit, SearchRequest, SearchResult
+from webapp.extensions import marketpass
 from webapp.i18n import country_name
+from webapp.knowledge import widen
 from webapp.labels import kind_label, record_title
 
 
@@ -51,6 +54,13 @@ def result(found: SearchResult) -> dict:
             for name, counts in found.facets.items()
         },
     }
+
+
+def search(wanted: SearchRequest) -> dict:
+    """A search, widened across languages when its words name a product in another one."""
+    widened = widen(wanted.text)
+    found = result(marketpass.backend.search(replace(wanted, text=widened.text)))
+    return {**found, "also_searched": list(widened.added)}
 
 
 def record(data: dict) -> dict:

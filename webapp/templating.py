@@ -40,6 +40,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         is_url=is_url, is_date=is_date, present_value=present_value, as_link=as_link,
         field_label=labels.field_label, value_label=labels.value_label,
+        value_labels=labels.value_labels,
         kind_label=labels.kind_label, kind_name=labels.kind_name, kind_count=labels.kind_count,
         facet_labels=labels.FACET_LABELS, country_fields=labels.COUNTRY_FIELDS,
         id_fields=labels.ID_FIELDS, language_fields=labels.LANGUAGE_FIELDS,

@@ -13,9 +13,9 @@ from search.query import Range, SearchRequest, Term
 from webapp import charts, tracker
 from webapp.extensions import marketpass
 from webapp.i18n import country_name
+from webapp.knowledge import knowledge
 from webapp.labels import PRODUCT_GROUP_LABELS
 from webapp.params import body_query, country_code, matrix_sector
-from webapp.views.match import knowledge
 
 bp = Blueprint("agencies", __name__)
 SECTOR_LABELS = {**PRODUCT_GROUP_LABELS,

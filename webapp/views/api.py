@@ -15,8 +15,7 @@ bp = Blueprint("api", __name__)
 
 @bp.get("/search")
 def search() -> Response:
-    found = present.result(marketpass.backend.search(search_request(request.args)))
-    return jsonify(found)
+    return jsonify(present.search(search_request(request.args)))
 
 
 @bp.get("/records/<path:record_id>")

@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-import threading
-
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request
 from flask_babel import gettext as _
 
 from search.markets import MARKETS, markets_for
-from search.matcher import Knowledge, MatchQuery, load_knowledge, match
+from search.matcher import MatchQuery, match
 from webapp.extensions import marketpass
 from webapp.i18n import country_name
+from webapp.knowledge import knowledge
 from webapp.params import match_query
 
 bp = Blueprint("match", __name__)
 api = Blueprint("match_api", __name__)
-
-_lock = threading.Lock()
-
-
-def knowledge() -> Knowledge:
-    """The curated records in memory, one copy per app, read again whenever the index's counts
-    change (a crawl of the curated files, a rebuild)."""
-    key = tuple(sorted(marketpass.backend.counts().items()))
-    with _lock:
-        cached = current_app.extensions.get("marketpass_knowledge")
-        if cached is None or cached[0] != key:
-            cached = (key, load_knowledge(marketpass.backend))
-            current_app.extensions["marketpass_knowledge"] = cached
-        return cached[1]
-
 
 def _why(reason: dict) -> str:
     labels = {"hs": _("HS code %(code)s falls under %(value)s in its scope"),

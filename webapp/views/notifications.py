@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
@@ -19,6 +20,7 @@ from search.records import NOTIFICATION_TYPES
 from webapp import charts, exports, feeds, tracker
 from webapp.extensions import marketpass
 from webapp.i18n import locale_code, url_with
+from webapp.knowledge import widen
 from webapp.labels import value_label
 from webapp.params import notification_query
 
@@ -31,7 +33,9 @@ FACET_PARAMS = {"country": "member", "area": "area", "type": "type", "objectives
 
 
 def _query() -> NotificationQuery:
-    return notification_query(request.args, marketpass.settings.buffer_days)
+    query = notification_query(request.args, marketpass.settings.buffer_days)
+    widened = widen(query.q)
+    return replace(query, widened=widened.text) if widened.added else query
 
 
 def _today():
@@ -78,7 +82,12 @@ def _listing(query: NotificationQuery) -> dict:
         "facets": {FACET_PARAMS[name]: _facet_values(name, counts)
                    for name, counts in found.facets.items()},
         "links": _links(),
+        "also_searched": _also(query),
     }
+
+
+def _also(query: NotificationQuery) -> list[str]:
+    return [t.strip('"') for t in query.widened.split(" OR ")[1:]] if query.widened else []
 
 
 def _links() -> dict:

@@ -24,7 +24,7 @@ def home() -> str:
 @bp.get("/search")
 def search() -> str:
     wanted = search_request(request.args)
-    found = present.result(marketpass.backend.search(wanted))
+    found = present.search(wanted)
     return render_template("search.html", q=wanted.text, result=found, filters=wanted.filters)
 
 

@@ -1,0 +1,30 @@
+"""The curated knowledge in memory for this app, and what the views take from it."""
+
+from __future__ import annotations
+
+import threading
+
+from flask import current_app
+
+from search.expand import Expansion, expand
+from search.matcher import Knowledge, load_knowledge
+from webapp.extensions import marketpass
+
+_lock = threading.Lock()
+
+
+def knowledge() -> Knowledge:
+    """The curated records in memory, one copy per app, read again whenever the index's counts
+    change (a crawl of the curated files, a rebuild)."""
+    key = tuple(sorted(marketpass.backend.counts().items()))
+    with _lock:
+        cached = current_app.extensions.get("marketpass_knowledge")
+        if cached is None or cached[0] != key:
+            cached = (key, load_knowledge(marketpass.backend))
+            current_app.extensions["marketpass_knowledge"] = cached
+        return cached[1]
+
+
+def widen(text: str) -> Expansion:
+    """The query text widened across languages (see search.expand)."""
+    return expand(text, knowledge().index)
