@@ -1,0 +1,195 @@
+"""The site in a real browser: Debian's headless Chromium driven by Selenium through Debian's
+chromedriver, against the app served over HTTP with the bundled knowledge base and notifications.
+
+Home, a match result, the notification list and a notification, in English, Chinese and Arabic,
+on a desktop and a phone: the page renders in its language and direction, passes basic
+accessibility checks, and a screenshot of each is kept under ``var/test-artefacts/screenshots``.
+Without Chromium the tests are skipped, saying why; with MARKETPASS_REQUIRE_BROWSER=1 (as .ci/run
+sets, after tools/browser-deps.sh) that is a failure instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from werkzeug.serving import make_server
+
+from crawlers.spiders.curated import CuratedSpider
+from crawlers.spiders.hs_nomenclature import HsNomenclatureSpider
+from crawlers.spiders.wto_eping import WtoEpingSpider
+from search.documents import to_document
+from search.records import load_record
+from search.sqlite_backend import SqliteBackend
+from tests.replay import replay
+from webapp import create_app
+
+ARTEFACTS = Path(__file__).resolve().parents[1] / "var" / "test-artefacts" / "screenshots"
+PAGES = {
+    "home": "/",
+    "match": "/match?product=USB+phone+charger&market=KR&origin=CN",
+    "notifications": "/notifications?member=SA&sort=deadline",
+    "notification": "/notifications/G/TBT/N/SAU/1437",
+}
+LANGUAGES = {"en": ("en", "ltr"), "zh": ("zh-Hans", "ltr"), "ar": ("ar", "rtl")}
+SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
+
+
+def _browser_paths() -> tuple[str, str]:
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if chromium and driver:
+        return chromium, driver
+    reason = "Debian's chromium and chromium-driver are not installed (tools/browser-deps.sh)"
+    if os.environ.get("MARKETPASS_REQUIRE_BROWSER"):
+        pytest.fail(f"the browser tests are required (MARKETPASS_REQUIRE_BROWSER) but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The app over the bundled data, served on a loopback port by a real HTTP server."""
+    folder = tmp_path_factory.mktemp("browser")
+    records = []
+    for spider in (CuratedSpider, HsNomenclatureSpider, WtoEpingSpider):
+        _spider, items = replay(spider)
+        records += [load_record(item.pop("kind"), item) for item in items]
+    backend = SqliteBackend(folder / "index.db")
+    backend.rebuild(to_document(r) for r in records)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("MARKETPASS_DB", str(folder / "store.db"))
+    patch.setenv("MARKETPASS_TODAY", "2026-07-01")
+    app = create_app({"BACKEND": backend})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    patch.undo()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium, driver_path = _browser_paths()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--hide-scrollbars", "--force-color-profile=srgb"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def _open(browser, url: str, size: str):
+    browser.set_window_size(*SIZES[size])
+    browser.get(url)
+    return browser
+
+
+def _contrast(foreground: str, background: str) -> float:
+    """WCAG contrast ratio of two CSS rgb()/rgba() colours."""
+    def luminance(css: str) -> float:
+        r, g, b = (int(v) / 255 for v in re.findall(r"\d+", css)[:3])
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    a, b = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+ACCESSIBILITY = """
+const unlabelled = [...document.querySelectorAll('input, select, textarea')]
+  .filter(e => e.type !== 'hidden' && !e.getAttribute('aria-label')
+          && !(e.id && document.querySelector(`label[for="${e.id}"]`)))
+  .map(e => e.name || e.outerHTML.slice(0, 60));
+const noAlt = [...document.querySelectorAll('img')].filter(i => !i.hasAttribute('alt')).length;
+const landmarks = ['header', 'nav', 'main', 'footer']
+  .filter(tag => !document.querySelector(tag));
+const texts = [...document.querySelectorAll('main p, main li, main h1, main a')].slice(0, 40)
+  .map(e => {
+    let bg = 'rgba(0, 0, 0, 0)', node = e;
+    while (node && /rgba\\(0, 0, 0, 0\\)|transparent/.test(bg)) {
+      bg = getComputedStyle(node).backgroundColor; node = node.parentElement;
+    }
+    return [getComputedStyle(e).color, /rgba\\(0, 0, 0, 0\\)/.test(bg) ? 'rgb(255, 255, 255)' : bg];
+  });
+return {unlabelled, noAlt, landmarks, texts,
+        h1: document.querySelectorAll('h1').length,
+        lang: document.documentElement.lang, dir: document.documentElement.dir,
+        overflow: document.documentElement.scrollWidth - window.innerWidth,
+        title: document.title};
+"""
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("language", list(LANGUAGES))
+@pytest.mark.parametrize("page", list(PAGES))
+def test_page_in_a_real_browser(site, browser, page, language, size):
+    url = f"{site}{PAGES[page]}{'&' if '?' in PAGES[page] else '?'}lang={language}"
+    _open(browser, url, size)
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTEFACTS / f"{page}-{language}-{size}.png"))
+    facts = browser.execute_script(ACCESSIBILITY)
+    tag, direction = LANGUAGES[language]
+    assert (facts["lang"], facts["dir"]) == (tag, direction)
+    assert facts["h1"] == 1 and facts["title"]
+    assert facts["unlabelled"] == [] and facts["noAlt"] == 0
+    assert facts["landmarks"] == []
+    assert facts["overflow"] <= 1, "the page scrolls sideways"
+    low = [(f, b) for f, b in facts["texts"] if _contrast(f, b) < 4.5]
+    assert low == []
+
+
+def test_fonts_for_every_script_are_there(site, browser):
+    _open(browser, f"{site}/?lang=zh", "desktop")
+    for family in ("Noto Sans CJK SC", "Noto Sans Arabic"):
+        assert browser.execute_script(
+            f"return document.fonts.check('16px \"{family}\"', '字ع')"), family
+
+
+def test_keyboard_reaches_the_skip_link_first(site, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    _open(browser, f"{site}/notifications", "desktop")
+    ActionChains(browser).send_keys(Keys.TAB).perform()
+    active = browser.switch_to.active_element
+    assert active.get_attribute("class") == "skip-link" and active.is_displayed()
+    active.send_keys(Keys.ENTER)
+    assert browser.current_url.endswith("#main")
+
+
+def test_switching_language_keeps_the_page_and_query(site, browser):
+    from selenium.webdriver.common.by import By
+
+    _open(browser, f"{site}{PAGES['match']}", "desktop")
+    browser.find_element(By.CSS_SELECTOR, 'a[hreflang="ar"]').click()
+    parts = urlsplit(browser.current_url)
+    query = parse_qs(parts.query)
+    assert parts.path == "/match"
+    assert query["product"] == ["USB phone charger"] and query["market"] == ["KR"]
+    assert browser.execute_script("return document.documentElement.dir") == "rtl"
+    # The choice is remembered: the next page, without ?lang=, is still in Arabic.
+    browser.find_element(By.CSS_SELECTOR, 'a[href="/notifications"]').click()
+    assert browser.execute_script("return document.documentElement.lang") == "ar"
+    browser.get(f"{site}/?lang=en")
+
+
+def test_filtering_notifications_by_form(site, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.select import Select
+
+    _open(browser, f"{site}/notifications?lang=en", "desktop")
+    Select(browser.find_element(By.ID, "member")).select_by_value("SA")
+    browser.find_element(By.CSS_SELECTOR, ".filter-form button[type=submit]").click()
+    assert parse_qs(urlsplit(browser.current_url).query)["member"] == ["SA"]
+    symbols = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".hits .symbol")]
+    assert symbols and all(s.startswith("G/TBT/N/SAU/") for s in symbols)
