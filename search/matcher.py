@@ -56,6 +56,12 @@ GROUP_CLASSES: dict[str, tuple[str, ...]] = {
     "vehicles": (),
     "other consumer electronics": ("electronic equipment", "electrical equipment"),
 }
+# HS headings of goods that schemes call machinery (machine tools, lifting and handling, pumps
+# and compressors, agricultural, food, textile and other industrial machines), whatever the
+# product's words: a "CNC lathe" is machinery even when the vocabulary does not know lathes.
+MACHINERY_HEADINGS = ((8413, 8414), (8417, 8417), (8419, 8424), (8425, 8449), (8451, 8468),
+                      (8474, 8480), (8486, 8486))
+MACHINERY_CLASSES = ("machinery", "machine", "industrial machinery")
 # Words in a query that make any product a radio device.
 RADIO_WORDS = frozenset({"wireless", "bluetooth", "wi", "wifi", "radio", "smart", "zigbee",
                          "nfc", "lte", "5g", "4g", "无线", "蓝牙", "беспроводн", "inalambrico"})
@@ -177,8 +183,13 @@ def leading(candidates: list[Candidate]) -> list[Candidate]:
 
 # --- requirements ------------------------------------------------------------------------------
 
-def describe(products: list[dict], text: str,
-             hs_texts: list[str]) -> tuple[set[str], set[str], set[str]]:
+def is_machinery(code: str) -> bool:
+    heading = int(code[:4]) if len(code) >= 4 else 0
+    return any(low <= heading <= high for low, high in MACHINERY_HEADINGS)
+
+
+def describe(products: list[dict], text: str, hs_texts: list[str],
+             codes: list[str] = ()) -> tuple[set[str], set[str], set[str]]:
     """What the product is, for scope matching: its own words (names, query, and the
     nomenclature's words when no product of the vocabulary was recognised), the classes of
     its groups, and its IECEE categories."""
@@ -191,6 +202,8 @@ def describe(products: list[dict], text: str,
         classes.update(GROUP_CLASSES.get(p.get("group", ""), ()))
     if own & RADIO_WORDS or any(w.startswith("беспроводн") for w in own):
         classes.update(RADIO_CLASSES)
+    if any(is_machinery(c) for c in codes):
+        classes.update(MACHINERY_CLASSES)
     categories = {c for p in products for c in p.get("categories", [])}
     return own, classes, categories
 
@@ -435,7 +448,7 @@ def match(backend, kb: Knowledge, query: MatchQuery, today: date) -> dict:
     products = list({p["id"]: p for p in products}.values())
     labels = {c.code: _label(backend, c.code) for c in candidates}
     own, classes, categories = describe(products, query.product,
-                                        [labels[c] for c in codes if labels.get(c)])
+                                        [labels[c] for c in codes if labels.get(c)], codes)
     reqs = requirements(kb, query.market, codes, own, classes, categories)
     return {
         "hs_candidates": [{"code": c.code, "label": labels.get(c.code) or "",

@@ -22,6 +22,9 @@ STOPWORDS = frozenset(
     "a an and the of for with to in on by de del la las el los para con y sin pour avec et "
     "des du le les au aux en sur pour для и с из на в по от".split()
 )
+# Words after which a name only says what the product is for or goes with ("charger for
+# phones", "cargador para teléfono", "кабель для зарядки").
+PREPOSITION = re.compile(r"\s(?:for|with|of|para|pour|de|для|к|с)\s", re.IGNORECASE)
 # Languages whose names put the head word first.
 HEAD_FIRST = frozenset({"fr", "es", "ru", "ar", "pt", "it"})
 HEAD_WEIGHT = 0.25
@@ -130,10 +133,16 @@ class ProductIndex:
             return []
         resolved = self._resolve(query)
         present = set().union(*resolved)
-        heads = (resolved[0], resolved[-1])
+        # "charger for phones": the head is the last word before the first preposition.
+        before = self._resolve(words(PREPOSITION.split(text, maxsplit=1)[0])) or resolved
+        heads = (resolved[0], before[-1])
+        # A name found only in what follows the preposition is what the product is for.
+        main = set().union(*before) if len(before) < len(resolved) else present
         best: dict[str, Found] = {}
         for name in self.names:
             score = self._score(name, present, resolved, heads)
+            if score and not main & set(name.words):
+                score *= 0.6
             if score > 0 and score > getattr(best.get(name.product), "score", 0):
                 best[name.product] = Found(self.products[name.product], round(score, 4),
                                            name.text, name.language)
@@ -153,7 +162,9 @@ class ProductIndex:
         head = HEAD_WEIGHT if name.head in head_set else 0.0
         # A longer name fully present is a more specific match than a one-word name.
         detail = 0.05 * min(len(name.words), 4)
-        return covered * (0.5 + 0.5 * used) + head + detail if covered == 1 else covered * 0.5
+        if covered == 1:
+            return covered * (0.5 + 0.5 * used) + head + detail
+        return covered * 0.5 + head  # part of a longer name, more when it is that name's head
 
 
 def product_terms(found: list[Found]) -> set[str]:

@@ -87,6 +87,9 @@ def test_words_drop_stopwords_and_split_cjk():
     ("refrigirator", "product-refrigerator"),               # a typo
     ("LED bulbs", "product-led-lamp"),                      # plural of a synonym
     ("router wifi", "product-router"),                      # word order
+    ("charger for mobile phones", "product-charger"),       # what it is for is not what it is
+    ("battery for laptop", "product-lithium-ion-battery"),
+    ("кабель для зарядки", "product-power-cord"),
 ])
 def test_products_found_in_any_words(kb, text, product):
     assert kb.index.find(text)[0].product["id"] == product
@@ -119,6 +122,14 @@ def test_hs_only_query_uses_the_products_under_the_code(backend, kb):
 
 
 # --- requirements, unions, routes --------------------------------------------------------------
+
+def test_machinery_by_its_hs_heading_even_without_a_product_name(backend, kb):
+    lathe = match(backend, kb, MatchQuery(hs="845811", market="DE"), TODAY)
+    groups = {g for r in lathe["requirements"] for g in r["product_groups"]}
+    assert "machinery" in groups
+    laptop = match(backend, kb, MatchQuery(hs="847130", market="DE"), TODAY)
+    assert "machinery" not in {g for r in laptop["requirements"] for g in r["product_groups"]}
+
 
 def test_union_members_get_the_unions_schemes(backend, kb):
     de = match(backend, kb, MatchQuery(product="hair dryer", market="DE"), TODAY)
