@@ -410,16 +410,12 @@ def changes(backend, kb: Knowledge, market: str, codes: list[str], found: list[d
             linked = [s["id"] for s in schemes if scheme_link(hit.record, s, kb.regulations)]
             if request is by_code or linked:
                 notes.setdefault(hit.id, _notification(hit.record, linked, today))
-    ordered = sorted(notes.values(), key=lambda n: (not n["open"], n["comment_deadline"] or "",
-                                                    ))
-    return sorted(ordered, key=lambda n: (not n["open"],
-                                          n["comment_deadline"] if n["open"] else "",
-                                          "" if n["open"] else _minus(n["distribution_date"])))[:10]
-
-
-def _minus(day: str | None) -> str:
-    """A key that sorts dates newest first inside an ascending sort."""
-    return "".join(chr(0x7e - ord(c) + 0x20) for c in (day or ""))
+    # Open ones first, the soonest deadline first; then the others, newest first.
+    still_open = sorted((n for n in notes.values() if n["open"]),
+                        key=lambda n: n["comment_deadline"])
+    closed = sorted((n for n in notes.values() if not n["open"]),
+                    key=lambda n: n["distribution_date"] or "", reverse=True)
+    return (still_open + closed)[:10]
 
 
 def _notification(record: dict, schemes: list[str], today: date) -> dict:

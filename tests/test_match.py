@@ -276,3 +276,11 @@ def _score(backend, kb, language: str) -> tuple[float, float, list[str]]:
 def test_real_cases_meet_the_bar(backend, kb, language):
     marks, headings, failed = _score(backend, kb, language)
     assert marks >= 0.9 and headings >= 0.8, (marks, headings, failed)
+
+
+def test_what_is_changing_puts_open_notifications_first(backend, kb):
+    result = match(backend, kb, MatchQuery(hs="870323", market="SA"), date(2026, 7, 1))
+    flags = [n["open"] for n in result["notifications"]]
+    assert True in flags and flags == sorted(flags, reverse=True)
+    closed = [n["distribution_date"] for n in result["notifications"] if not n["open"]]
+    assert closed == sorted(closed, reverse=True)
