@@ -279,8 +279,9 @@ def test_real_cases_meet_the_bar(backend, kb, language):
 
 
 def test_what_is_changing_puts_open_notifications_first(backend, kb):
-    result = match(backend, kb, MatchQuery(hs="870323", market="SA"), date(2026, 7, 1))
-    flags = [n["open"] for n in result["notifications"]]
-    assert True in flags and flags == sorted(flags, reverse=True)
-    closed = [n["distribution_date"] for n in result["notifications"] if not n["open"]]
-    assert closed == sorted(closed, reverse=True)
+    # Saudi vehicle notifications with HS codes: 1129 (deadline 2020-03-31), 1225 (2022-01-08)
+    # and 1079 (2018-09-18). On 1 February 2020 the first two are open.
+    result = match(backend, kb, MatchQuery(hs="87", market="SA"), date(2020, 2, 1))
+    assert [n["symbol"] for n in result["notifications"]] == [
+        "G/TBT/N/SAU/1129", "G/TBT/N/SAU/1225", "G/TBT/N/SAU/1079"]
+    assert [n["open"] for n in result["notifications"]] == [True, True, False]
