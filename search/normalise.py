@@ -347,6 +347,7 @@ def _sections() -> tuple[tuple[int, int, str, str], ...]:
                      for r in csv.DictReader(f))
 
 
+@lru_cache(maxsize=16384)  # pure, and called for every HS code of every indexed record
 def hs_section(code: str) -> str | None:
     """The HS section (Roman numeral, "XVI") of a code's chapter; None for chapters 77 and 98–99,
     which the nomenclature reserves."""

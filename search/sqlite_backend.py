@@ -261,12 +261,14 @@ _FIELD_INDEX = {name: i for i, name in enumerate(KEYWORD_FIELDS)}
 
 def _doc_row(doc: Document, codes: _Codes) -> tuple:
     analysed = [tokens(doc.text.get(name, "")) for name in _TEXT]
-    pairs = array("i", (_FIELD_INDEX["kind"], codes("kind", doc.kind)))
+    known = codes.known  # looked up inline: this loop runs a million times in a rebuild
+    flat = [_FIELD_INDEX["kind"], codes("kind", doc.kind)]
     for name, values in doc.keywords.items():
         if values and name != "kind":
             index = _FIELD_INDEX[name]  # a field outside the model fails loudly here
-            for value in dict.fromkeys(values):
-                pairs.extend((index, codes(name, value)))
+            for value in (values if len(values) == 1 else dict.fromkeys(values)):
+                flat += (index, known.get((name, value)) or codes(name, value))
+    pairs = array("i", flat)
     return (
         doc.id,
         doc.kind,
