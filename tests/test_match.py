@@ -285,3 +285,36 @@ def test_what_is_changing_puts_open_notifications_first(backend, kb):
     assert [n["symbol"] for n in result["notifications"]] == [
         "G/TBT/N/SAU/1129", "G/TBT/N/SAU/1225", "G/TBT/N/SAU/1079"]
     assert [n["open"] for n in result["notifications"]] == [True, True, False]
+
+
+@pytest.fixture(scope="module")
+def records_for_es(backend) -> list[dict]:
+    found, page = [], 1
+    while True:
+        result = backend.search(SearchRequest(per_page=200, page=page, highlight=False))
+        found += [hit.record for hit in result.hits]
+        if page * 200 >= result.total:
+            return found
+        page += 1
+
+
+QUESTIONS = [MatchQuery(product="USB phone charger", market="KR", origin="CN"),
+             MatchQuery(product="手机充电器", market="DE", origin="CN"),
+             MatchQuery(hs="851713", market="JP", origin="US"),
+             MatchQuery(product="electric kettle", market="KZ"),
+             MatchQuery(hs="870323", market="SA")]
+
+
+def test_the_same_answers_on_elasticsearch(backend, kb, es_backend, records_for_es):
+    es_backend.rebuild(to_document(r) for r in records_for_es)
+    es_kb = load_knowledge(es_backend)
+    for question in QUESTIONS:
+        on_sqlite = match(backend, kb, question, TODAY)
+        on_es = match(es_backend, es_kb, question, TODAY)
+        assert on_es["hs_candidates"][0]["code"] == on_sqlite["hs_candidates"][0]["code"]
+        assert [r["scheme"]["id"] for r in on_es["requirements"]] == [
+            r["scheme"]["id"] for r in on_sqlite["requirements"]]
+        assert [r["arrangement"]["id"] for r in on_es["recognition_routes"]] == [
+            r["arrangement"]["id"] for r in on_sqlite["recognition_routes"]]
+        assert {n["symbol"] for n in on_es["notifications"]} == {
+            n["symbol"] for n in on_sqlite["notifications"]}
