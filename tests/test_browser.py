@@ -95,6 +95,16 @@ def _open(browser, url: str, size: str):
     return browser
 
 
+def _after_click(browser, element, expected: str) -> None:
+    """Click and wait for the browser to arrive where the click leads (clicks do not wait)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    element.click()
+    WebDriverWait(browser, 15).until(lambda d: expected in d.current_url
+                                     and d.execute_script("return document.readyState")
+                                     == "complete")
+
+
 def _contrast(foreground: str, background: str) -> float:
     """WCAG contrast ratio of two CSS rgb()/rgba() colours."""
     def luminance(css: str) -> float:
@@ -171,14 +181,15 @@ def test_switching_language_keeps_the_page_and_query(site, browser):
     from selenium.webdriver.common.by import By
 
     _open(browser, f"{site}{PAGES['match']}", "desktop")
-    browser.find_element(By.CSS_SELECTOR, 'a[hreflang="ar"]').click()
+    _after_click(browser, browser.find_element(By.CSS_SELECTOR, 'a[hreflang="ar"]'), "lang=ar")
     parts = urlsplit(browser.current_url)
     query = parse_qs(parts.query)
     assert parts.path == "/match"
     assert query["product"] == ["USB phone charger"] and query["market"] == ["KR"]
     assert browser.execute_script("return document.documentElement.dir") == "rtl"
     # The choice is remembered: the next page, without ?lang=, is still in Arabic.
-    browser.find_element(By.CSS_SELECTOR, 'a[href="/notifications"]').click()
+    _after_click(browser, browser.find_element(By.CSS_SELECTOR, 'a[href="/notifications"]'),
+                 "/notifications")
     assert browser.execute_script("return document.documentElement.lang") == "ar"
     browser.get(f"{site}/?lang=en")
 
@@ -189,7 +200,8 @@ def test_filtering_notifications_by_form(site, browser):
 
     _open(browser, f"{site}/notifications?lang=en", "desktop")
     Select(browser.find_element(By.ID, "member")).select_by_value("SA")
-    browser.find_element(By.CSS_SELECTOR, ".filter-form button[type=submit]").click()
+    _after_click(browser, browser.find_element(By.CSS_SELECTOR,
+                                               ".filter-form button[type=submit]"), "member=SA")
     assert parse_qs(urlsplit(browser.current_url).query)["member"] == ["SA"]
     symbols = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".hits .symbol")]
     assert symbols and all(s.startswith("G/TBT/N/SAU/") for s in symbols)
