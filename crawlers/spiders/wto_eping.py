@@ -15,6 +15,10 @@ access: the keyed API https://api.wto.org/eping/notifications/search (header
     replay reads the recorded list pages; ``--from-file`` loads one saved list response.
 filters: ``-a members=SA,AE -a area=TBT -a since=2024-01-01`` are applied here too, whatever
     the endpoint did with them (its filters are reported unreliable).
+languages: ``-a languages=fr,es`` asks each list page again in French and Spanish (ePing's
+    ``language`` 2 and 3, as WTO documents number them) and keeps their titles and descriptions
+    under ``translations``, matched by ePing's item id; a page that fails in one language only
+    loses that language. Live only: the recorded pages are English.
 
 Faults are logged and the crawl goes on: a page that is not the expected JSON is skipped and the
 next one asked for (three in a row end the paging); paging also ends at ``totalCount``, at a
@@ -48,6 +52,8 @@ PAGE_SIZE = 100
 MAX_PAGES = 2000
 MAX_FAILED_PAGES_IN_A_ROW = 3
 _OBJECTIVE_SPLIT = re.compile(r"(?<=\)),\s*")
+# ePing's language numbers (1 English, 2 French, 3 Spanish: WTO's official languages).
+LANGUAGES = {"en": 1, "fr": 2, "es": 3}
 
 
 class WtoEpingSpider(MarketPassSpider):
@@ -58,8 +64,10 @@ class WtoEpingSpider(MarketPassSpider):
     min_records = 20
 
     def __init__(self, *args, since: str | None = None, members: str = "", area: str = "",
-                 **kwargs) -> None:
+                 languages: str = "", **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.languages = tuple(code for code in (c.strip().lower() for c in languages.split(","))
+                               if code in LANGUAGES and code != "en")
         self.since = None if self.full else since
         self.members = {norm.country(m) for m in members.split(",") if m.strip()}
         self.area = area.upper()
@@ -71,8 +79,8 @@ class WtoEpingSpider(MarketPassSpider):
         self.key = os.environ.get("MARKETPASS_EPING_KEY", "").strip()
         yield self._api_request(1)
 
-    def _api_request(self, page: int) -> scrapy.Request:
-        params = {"language": 1, "page": page, "pageSize": PAGE_SIZE}
+    def _api_request(self, page: int, language: str = "en", **more) -> scrapy.Request:
+        params = {"language": LANGUAGES[language], "page": page, "pageSize": PAGE_SIZE}
         if self.since:
             params["distributionDateFrom"] = self.since
         if self.key:
@@ -80,6 +88,11 @@ class WtoEpingSpider(MarketPassSpider):
             headers = {"Ocp-Apim-Subscription-Key": self.key}
         else:
             base, headers = os.environ.get("MARKETPASS_EPING_LIST_URL", "").strip() or LIST, {}
+        if language != "en":
+            return scrapy.Request(f"{base}?{urlencode(params)}", dont_filter=True,
+                                  headers=headers, callback=self.parse_translation,
+                                  cb_kwargs={"page": page, "language": language, **more},
+                                  errback=self.on_translation_error)
         return scrapy.Request(f"{base}?{urlencode(params)}", dont_filter=True, headers=headers,
                               cb_kwargs={"page": page}, errback=self.on_page_error)
 
@@ -94,8 +107,39 @@ class WtoEpingSpider(MarketPassSpider):
         fresh = sum(item.get("id") not in self.seen for item in envelope["items"])
         self.seen.update(item.get("id") for item in envelope["items"])
         records = (r for item in envelope["items"] for r in self.parse_item(item))
+        if self.languages and page and not self.replay and not self.from_file:
+            # The same page in the other languages first; the records wait for them.
+            yield self._api_request(page, self.languages[0], records=list(records),
+                                    rest=self.languages[1:], fresh=fresh,
+                                    total=envelope.get("totalCount"))
+            return
         yield from self.batched(records) if self.from_file else records
         yield from self._next_page(page, fresh, envelope.get("totalCount"), failed=False)
+
+    def parse_translation(self, response, page: int, language: str, records: list[dict],
+                          rest: tuple[str, ...], fresh: int, total: int | None, **kwargs):
+        """A list page in another language: its titles and descriptions join the records."""
+        try:
+            envelope = _envelope(response.text)
+        except CrawlError as exc:
+            self.fault(response.url, exc)
+        else:
+            add_translations(records, envelope["items"], language)
+        yield from self._after_translation(page, records, rest, fresh, total)
+
+    def on_translation_error(self, failure):
+        self.on_error(failure)
+        kwargs = failure.request.cb_kwargs
+        yield from self._after_translation(kwargs["page"], kwargs["records"], kwargs["rest"],
+                                           kwargs["fresh"], kwargs["total"])
+
+    def _after_translation(self, page, records, rest, fresh, total):
+        if rest:
+            yield self._api_request(page, rest[0], records=records, rest=rest[1:],
+                                    fresh=fresh, total=total)
+            return
+        yield from records
+        yield from self._next_page(page, fresh, total, failed=False)
 
     def on_page_error(self, failure):
         self.on_error(failure)
@@ -174,6 +218,20 @@ def notification(item: dict, provenance: dict) -> dict:
         "joint_symbols": [s for s in symbols if s != own],
         "external_id": str(item["id"]),
     }
+
+
+def add_translations(records: list[dict], items: list[dict], language: str) -> None:
+    """Titles and descriptions of the same notifications in another language, by ePing id."""
+    by_id = {str(item.get("id")): item for item in items if isinstance(item, dict)}
+    for record in records:
+        item = by_id.get(record.get("external_id") or "")
+        if not item:
+            continue
+        # ePing answers in English where a text has no translation: keep only real ones.
+        text = {name: value for name in ("title", "description")
+                if (value := _text(item.get(name))) and value != record.get(name)}
+        if text:
+            record.setdefault("translations", {})[language] = text
 
 
 def _own_symbol(symbols: list[str], member: str) -> str:
