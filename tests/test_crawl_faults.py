@@ -13,16 +13,15 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs
 
 import pytest
 
 from search.sqlite_backend import SqliteBackend
 from search.store import RecordStore
+from tests.local_http import serve
 
 RECORDED = Path(__file__).resolve().parent.parent / "crawlers" / "sources" / "wto_eping"
 TEMPLATE = json.loads((RECORDED / "getAll_gcc_vehicles_page1.json").read_text())["items"][8]
@@ -61,42 +60,22 @@ class Script:
         return answers[min(len(self.hits[number]), len(answers)) - 1]
 
 
-def serve(script: Script) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            url = urlparse(self.path)
-            if url.path != "/eping/search":
-                self.send_error(404)
-                return
-            kind, *rest = script.answer(int(parse_qs(url.query)["page"][0]))
-            if kind == "sleep":
-                time.sleep(rest[0])
-                kind, rest = "json", [page([])]
-            if kind == "status":
-                self.send_response(rest[0])
-                for name, value in rest[1].items():
-                    self.send_header(name, value)
-                self.end_headers()
-                return
-            body = rest[0]
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+def respond(script: Script, url) -> tuple[int, dict, bytes]:
+    if url.path != "/eping/search":
+        return 404, {}, b""
+    kind, *rest = script.answer(int(parse_qs(url.query)["page"][0]))
+    if kind == "sleep":
+        time.sleep(rest[0])
+        kind, rest = "json", [page([])]
+    if kind == "status":
+        return rest[0], rest[1], b""
+    return 200, {"Content-Type": "application/json"}, rest[0]
 
 
 @pytest.fixture
 def crawl(tmp_path):
     script = Script()
-    server = serve(script)
+    server = serve(lambda url: respond(script, url))
     db = tmp_path / "m.db"
     env = {**os.environ, "MARKETPASS_DB": str(db), "MARKETPASS_SEARCH_URL": "",
            "MARKETPASS_EPING_KEY": "test-key",

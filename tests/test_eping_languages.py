@@ -9,15 +9,14 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs
 
 import pytest
 
 from search.sqlite_backend import SqliteBackend
 from search.store import RecordStore
+from tests.local_http import serve
 from webapp import create_app
 
 RECORDED = Path(__file__).resolve().parent.parent / "crawlers" / "sources" / "wto_eping"
@@ -39,33 +38,19 @@ PAGES = {
 }
 
 
-def serve(spanish_fails: bool) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            query = parse_qs(urlparse(self.path).query)
-            language, number = int(query["language"][0]), int(query["page"][0])
-            if language == 3 and spanish_fails:
-                self.send_error(404)
-                return
-            items = (PAGES[language] if language in PAGES else
-                     [item(n, f"Seguridad de los vehículos {n}") for n in range(COUNT)])
-            body = json.dumps({"items": items if number == 1 else [],
-                               "totalCount": COUNT}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+def respond(url, spanish_fails: bool) -> tuple[int, dict, bytes]:
+    query = parse_qs(url.query)
+    language, number = int(query["language"][0]), int(query["page"][0])
+    if language == 3 and spanish_fails:
+        return 404, {}, b""
+    items = (PAGES[language] if language in PAGES else
+             [item(n, f"Seguridad de los vehículos {n}") for n in range(COUNT)])
+    body = json.dumps({"items": items if number == 1 else [], "totalCount": COUNT}).encode()
+    return 200, {"Content-Type": "application/json"}, body
 
 
 def _crawl(tmp_path: Path, spanish_fails: bool) -> Path:
-    server = serve(spanish_fails)
+    server = serve(lambda url: respond(url, spanish_fails))
     db = tmp_path / "m.db"
     env = {**os.environ, "MARKETPASS_DB": str(db), "MARKETPASS_SEARCH_URL": "",
            "MARKETPASS_EPING_KEY": "",
