@@ -94,14 +94,25 @@ class StorePipeline:
             self._flush()
 
     def _cite_again(self, record: dict) -> None:
-        """A cited fact seen on a second page: the one stored record cites both."""
+        """A cited fact seen on a second page: the one stored record cites both.
+
+        Pages arrive in any order, so the result must not depend on it: the sources are the
+        union in a fixed order, and the other fields come from the page whose address sorts
+        first (a crawl run twice then stores the same record twice, not a change)."""
         first = self.cited.get(record["id"])
-        new = [s for s in record.get("sources", []) if s not in (first or {}).get("sources", [])]
-        if not first or not new:
+        if not first:
             return
-        first["sources"] = [*first["sources"], *new]
-        first["content_hash"] = content_hash(first)
-        if first not in self.buffer:  # already staged: stage it again, replacing itself
+        sources = {(s["url"], s.get("supports") or ""): s
+                   for s in [*first.get("sources", []), *record.get("sources", [])]}
+        base = record if record["source_url"] < first["source_url"] else first
+        merged = {**base, "sources": [sources[key] for key in sorted(sources)]}
+        merged["content_hash"] = content_hash(merged)
+        if merged == first:
+            return
+        staged = first not in self.buffer
+        first.clear()
+        first.update(merged)  # the buffered record is this object: it changes in place
+        if staged:  # already staged: stage it again, replacing itself
             self.store.stage(self.crawl_id, [first])
 
     def _merged(self, item: dict) -> dict:
