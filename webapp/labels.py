@@ -204,7 +204,7 @@ COUNTRY_FIELDS = frozenset({"member", "market", "jurisdiction", "country"})
 LANGUAGE_FIELDS = frozenset({"language"})
 ID_FIELDS = frozenset(
     {"related", "joint_symbols", "base_symbol", "parent_symbol", "regulations", "arrangements",
-     "schemes"}
+     "schemes", "accepts", "bodies"}
 )
 
 
