@@ -50,6 +50,38 @@ def verified_facts(scheme: dict) -> list[str]:
     return [f for f in FACTS if f not in unknown and f not in unconfirmed]
 
 
+# Placeholders of the starting data that say nothing (it was written before "unknown" was the
+# one word for it); in the curated records every one of them became "unknown".
+_PLACEHOLDERS = ("unknown", "not stated", "not captured", "not addressed", "none stated")
+# Starting-data field → the fact it holds.
+_STARTING_FIELDS = {"mark": "mark", "authority": "authority", "legal_basis": "legal_basis",
+                    "status": "mandatory", "route": "route", "in_country_testing":
+                    "in_country_testing", "local_rep_required": "local_representative",
+                    "certificate_validity": "validity", "lead_time": "lead_time"}
+
+
+def _says_nothing(value: object) -> bool:
+    if isinstance(value, dict):
+        value = value.get("value")
+    text = value.strip().lower() if isinstance(value, str) else ""
+    return not text or text == "n/a" or text.startswith(_PLACEHOLDERS)
+
+
+def starting_unknowns(records: list[dict]) -> dict:
+    """The baseline: unknown facts of the starting data (``crawlers/curated/starting``), by the
+    rule ``unknown_facts`` applies to curated schemes, its fields mapped to the same facts."""
+    unknown = 0
+    for record in records:
+        facts = {fact: record.get(field) for field, fact in _STARTING_FIELDS.items()}
+        facts["cb_accepted"] = record.get("accepts_iecee_cb")
+        facts["scope"] = [record.get("hs_codes"), record.get("product_scope")]
+        unknown += sum(all(_says_nothing(v) for v in value) if fact == "scope"
+                       else _says_nothing(value) for fact, value in facts.items())
+    total = len(records) * len(FACTS)
+    return {"unknown_fields": unknown, "total_fields": total,
+            "unknown_share": round(unknown / total, 4) if total else 0.0}
+
+
 def _counts(schemes: list[dict]) -> dict:
     counted = [s for s in schemes if s.get("mandatory") != "none"]
     fields = len(counted) * len(FACTS)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from crawlers.spiders.curated import CURATED
-from search.coverage import FACTS, coverage, unknown_facts, verified_facts
+from search.coverage import FACTS, coverage, starting_unknowns, unknown_facts, verified_facts
 from search.markets import MARKETS
 from search.sqlite_backend import SqliteBackend
 from search.store import RecordStore
@@ -138,3 +138,11 @@ def test_cli_prints_the_report_as_a_table_and_as_json(db):
     as_json = cli(db, "kb", "coverage", "--json")
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout)["overall"]["schemes"] >= len(MARKETS)
+
+
+def test_the_baseline_is_recomputed_from_the_starting_data_shipped_with_it():
+    starting = json.loads((CURATED / "starting" / "schemes.json").read_text(encoding="utf-8"))
+    header = json.loads((CURATED / "schemes.json").read_text(encoding="utf-8"))["baseline"]
+    assert starting_unknowns(starting) == {
+        k: header[k] for k in ("unknown_fields", "total_fields", "unknown_share")}
+    assert len(starting) == 148 and header["unknown_fields"] == 598
