@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from search import normalise as norm
 from search.analysis import fold
-from search.markets import MARKETS, markets_for, members_of, unions_of
-from search.matcher import SECTOR_WORDS, Knowledge, in_effect
+from search.markets import MARKETS, markets_for
+from search.matcher import SECTOR_WORDS, Knowledge, covers, lets_through, parties, sides
 
 CATEGORIES_CSV = Path(__file__).with_name("data") / "iecee_categories.csv"
 ARRANGEMENT_TYPES = ("multilateral", "regional", "bilateral", "fta-chapter", "peer")
@@ -70,20 +69,20 @@ def iecee(kb: Knowledge) -> dict:
     matrix ("unknown" where no source says), and IECEx beside it."""
     cb = kb.arrangements.get("iecee-cb")
     iecex = kb.arrangements.get("iecex")
-    parties = {p["country"]: p for p in (cb or {}).get("parties", [])}
-    iecex_parties = kb.parties(iecex) if iecex else set()
+    members = {p["country"]: p for p in (cb or {}).get("parties", [])}
+    iecex_parties = parties(iecex) if iecex else set()
     countries = []
-    for code in sorted(parties):
+    for code in sorted(members):
         ncbs = _with_role(kb, code, "ncb")
         countries.append({
             "country": code,
             "member_bodies": _with_role(kb, code, "member_body"),
             "ncbs": ncbs,
             "cbtls": _with_role(kb, code, "cbtl"),
-            "categories": accepted_categories(parties[code], ncbs),
+            "categories": accepted_categories(members[code], ncbs),
             "iecex": {"party": code in iecex_parties,
                       "bodies": _with_role(kb, code, "iecex_cb", "iecex_extl")},
-            "note": parties[code].get("note"),
+            "note": members[code].get("note"),
         })
     categories = _category_codes(cb, countries)
     return {
@@ -134,27 +133,11 @@ def _arrangement_row(a: dict) -> dict:
             "links": a.get("links", []), "description": a.get("description", "")}
 
 
-def covers(arrangement: dict, sector: str) -> bool:
-    """Whether an arrangement's sectors cover a sector (IECEE category codes are electrical
-    safety; the CB Scheme lists them as its sectors)."""
-    text = fold(" ".join(arrangement.get("sectors", [])))
-    return any(w in text for w in SECTOR_WORDS_ALL.get(sector, ()))
-
-
-def sides(arrangement: dict, country: str) -> set[str]:
-    """The parties standing for a country: itself, its union, or (a union) its members."""
-    parties = {p["country"] for p in arrangement.get("parties", []) if p.get("country")}
-    return parties & {country, *unions_of(country), *members_of(country)}
-
-
 def route(arrangement: dict, exporter: str, market: str, sector: str) -> bool:
     """Whether a result from the exporter can be used in the market for the sector through
-    this arrangement: it is in effect, both take part as different parties, and it covers the
-    sector."""
-    if not in_effect(arrangement) or set(markets_for(exporter)) & set(markets_for(market)):
-        return False
-    a, b = sides(arrangement, exporter), sides(arrangement, market)
-    return bool(a) and bool(b) and a != b and covers(arrangement, sector)
+    this arrangement (see ``search.matcher.lets_through``)."""
+    return (lets_through(arrangement, exporter, market)
+            and covers(arrangement, [sector], SECTOR_WORDS_ALL))
 
 
 def coverage_matrix(kb: Knowledge, sector: str, countries: tuple[str, ...] = MARKETS) -> dict:
@@ -253,11 +236,6 @@ def indicators(kb: Knowledge) -> dict:
     china = next((r for r in rows if r["country"] == "CN"), None)
     return {"countries": rows, "china_plan": CHINA_PLAN, "china_reported": CHINA_REPORTED,
             "china": china}
-
-
-def valid_country(code: str) -> str:
-    """A country or union code for a country page; raises NormaliseError otherwise."""
-    return norm.country(code)
 
 
 def arrangements_of(kb: Knowledge, country: str) -> list[dict]:

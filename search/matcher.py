@@ -119,9 +119,6 @@ class Knowledge:
                          if any(c.startswith(code) or code.startswith(c)
                                 for c in p.get("hs_codes", []))]
 
-    def parties(self, arrangement: dict) -> set[str]:
-        return {p["country"] for p in arrangement.get("parties", []) if p.get("country")}
-
 
 # --- classification ----------------------------------------------------------------------------
 
@@ -209,7 +206,9 @@ def describe(products: list[dict], text: str, hs_texts: list[str],
 
 
 def _keyword_reasons(scheme: dict, own: set[str], classes: set[str]) -> list[dict]:
-    class_words = {w for c in classes for w in words(c)}
+    """A keyword naming the product is a strong reason; one naming its class ("household
+    appliance"), or a generic class word the product's own words happen to hold, a weak one."""
+    folded_classes = {fold(c) for c in classes}
     reasons = []
     for keyword in scheme.get("keywords", []):
         needed = set(words(keyword))
@@ -217,8 +216,7 @@ def _keyword_reasons(scheme: dict, own: set[str], classes: set[str]) -> list[dic
             continue
         if needed <= own and fold(keyword) not in GENERIC:
             reasons.append({"by": "keyword", "value": keyword, "strength": 3})
-        elif fold(keyword) in {fold(c) for c in classes} or (needed <= own | class_words
-                                                              and needed <= own):
+        elif needed <= own or fold(keyword) in folded_classes:
             reasons.append({"by": "class", "value": keyword, "strength": 1})
     return reasons
 
@@ -281,17 +279,31 @@ def _requirement(kb: Knowledge, scheme: dict, reasons: list[dict], market: str) 
 
 # --- recognition routes ------------------------------------------------------------------------
 
-def _sides(kb: Knowledge, arrangement: dict, country: str) -> set[str]:
+def parties(arrangement: dict) -> set[str]:
+    return {p["country"] for p in arrangement.get("parties", []) if p.get("country")}
+
+
+def sides(arrangement: dict, country: str) -> set[str]:
     """The parties that stand for a country: itself, its union, or (for a union) its members."""
-    return kb.parties(arrangement) & {country, *unions_of(country), *members_of(country)}
+    return parties(arrangement) & {country, *unions_of(country), *members_of(country)}
 
 
-def _sector_covers(arrangement: dict, groups: list[str]) -> bool:
-    """Whether the arrangement's sectors cover the scheme's products. EMC alone does not make
-    a safety scheme a telecom one: it counts only for schemes about nothing else."""
+def lets_through(arrangement: dict, origin: str, market: str) -> bool:
+    """Whether results from the origin can travel to the market through the arrangement: it is
+    in effect, and both take part as different parties (two EU members are not the EU–US MRA;
+    inside one country or single market there is nothing to recognise)."""
+    if not in_effect(arrangement) or set(markets_for(origin)) & set(markets_for(market)):
+        return False
+    one, two = sides(arrangement, origin), sides(arrangement, market)
+    return bool(one) and bool(two) and one != two
+
+
+def covers(arrangement: dict, groups: list[str], words: dict = SECTOR_WORDS) -> bool:
+    """Whether the arrangement's sectors cover the product groups. EMC alone does not make a
+    safety scheme a telecom one: it counts only for schemes about nothing else."""
     text = fold(" ".join(arrangement.get("sectors", [])))
     main = [g for g in groups if g != "emc"] or groups
-    return any(w in text for g in main for w in SECTOR_WORDS.get(g, ()))
+    return any(w in text for g in main for w in words.get(g, ()))
 
 
 def _bodies_in(kb: Knowledge, arrangement_id: str, origin: str) -> list[dict]:
@@ -326,26 +338,17 @@ def routes(kb: Knowledge, found: list[dict], market: str, origin: str | None) ->
 
 
 def _route_ids(kb: Knowledge, req: dict, market: str, origin: str) -> list[str]:
+    """The CB Scheme where the scheme accepts CB certificates, arrangements it names, and MRAs
+    whose sectors cover it; those that let results from the origin into the market."""
     ids = []
     if req["cb_accepted"] in ("yes", "partly") and "iecee-cb" in kb.arrangements:
         ids.append("iecee-cb")
     ids += [a for a in req["accepts"] if a in kb.arrangements]
     for arrangement in kb.arrangements.values():
         if arrangement.get("type") in ("bilateral", "regional", "fta-chapter") \
-                and _sector_covers(arrangement, req["product_groups"]):
+                and covers(arrangement, req["product_groups"]):
             ids.append(arrangement["id"])
-    if set(markets_for(origin)) & set(markets_for(market)):
-        return []  # one country, or one single market: nothing to recognise
-    out = []
-    for a in dict.fromkeys(ids):
-        if not in_effect(kb.arrangements[a]):
-            continue
-        origin_side = _sides(kb, kb.arrangements[a], origin)
-        market_side = _sides(kb, kb.arrangements[a], market)
-        # Both must take part, as different parties (two EU members are not the EU–US MRA).
-        if origin_side and market_side and origin_side != market_side:
-            out.append(a)
-    return out
+    return [a for a in dict.fromkeys(ids) if lets_through(kb.arrangements[a], origin, market)]
 
 
 # --- over a search backend ---------------------------------------------------------------------

@@ -8,7 +8,7 @@ arguments, never read from a clock in here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from search.query import Range, SearchRequest, Term
@@ -36,6 +36,7 @@ class NotificationQuery:
     per_page: int = 20
     buffer_days: int = 0
     widened: str = ""  # the words widened across languages (search.expand), when they were
+    also: tuple[str, ...] = ()  # what the widening added, to show the reader
 
     @property
     def effective_sort(self) -> str:
@@ -72,10 +73,6 @@ def followups_request(base_symbols: list[str], per_page: int) -> SearchRequest:
                  Term("type", ("addendum", "corrigendum", "revision", "supplement"))),
         sort="-date", per_page=per_page, highlight=False,
     )
-
-
-def with_page(query: NotificationQuery, page: int) -> NotificationQuery:
-    return replace(query, page=page)
 
 
 # --- deadlines ---------------------------------------------------------------------------------

@@ -26,5 +26,8 @@ def knowledge() -> Knowledge:
 
 
 def widen(text: str) -> Expansion:
-    """The query text widened across languages (see search.expand)."""
+    """The query text widened across languages (see search.expand); without words there is
+    nothing to widen, and the knowledge base is not consulted."""
+    if not text.strip():
+        return Expansion(text, ())
     return expand(text, knowledge().index)

@@ -111,12 +111,17 @@ def _messages(errors: object) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def search_request(args: MultiDict) -> SearchRequest:
-    """The search the arguments ask for; raises BadRequest with a translated message."""
+def _load(schema: Schema, args: MultiDict) -> dict:
+    """The arguments a schema takes; a mistake is a BadRequest with translated messages."""
     try:
-        data = _schema.load(_raw(args))
+        return schema.load(_raw(args, schema))
     except ValidationError as exc:
         raise BadRequest(" ".join(_messages(exc.messages))) from exc
+
+
+def search_request(args: MultiDict) -> SearchRequest:
+    """The search the arguments ask for; raises BadRequest with a translated message."""
+    data = _load(_schema, args)
     filters = tuple(
         Term(name, tuple(dict.fromkeys(data[name]))) for name in ("kind", "country") if data[name]
     )
@@ -250,10 +255,7 @@ def notification_query(args: MultiDict, default_buffer_days: int) -> Notificatio
         if name in args:
             args = args.copy()
             args.setlist(name, [v.upper() for v in args.getlist(name)])
-    try:
-        data = _notification_schema.load(_raw(args, _notification_schema))
-    except ValidationError as exc:
-        raise BadRequest(" ".join(_messages(exc.messages))) from exc
+    data = _load(_notification_schema, args)
     return NotificationQuery(
         q=data["q"], members=tuple(data["member"]), areas=tuple(data["area"]),
         hs=tuple(data["hs"]), ics=tuple(data["ics"]), objectives=tuple(data["objective"]),
@@ -264,16 +266,24 @@ def notification_query(args: MultiDict, default_buffer_days: int) -> Notificatio
     )
 
 
-# --- matcher ----------------------------------------------------------------------------------
+# --- matcher and agencies' view -----------------------------------------------------------------
 
-class Market(_Checked):
+class CountryCode(_Checked):
+    """A country or union in any spelling the normaliser knows (KR, KOR, Korea, EU, GCC)."""
+
+    message = _l("“%(code)s” is not a country we know: use a two-letter code such as CN or DE, "
+                 "or EU, EAEU or GCC.")
+
     def check(self, value: str) -> str:
         try:
             return norm.country(value)
         except norm.NormaliseError:
-            raise ValidationError(_("“%(market)s” is not a market we know: use a two-letter "
-                                    "country code such as KR or DE, or EU, EAEU or GCC.",
-                                    market=value)) from None
+            raise ValidationError(str(self.message) % {"code": value, "market": value}) from None
+
+
+class Market(CountryCode):
+    message = _l("“%(market)s” is not a market we know: use a two-letter country code such as "
+                 "KR or DE, or EU, EAEU or GCC.")
 
 
 class MatchArgs(Schema):
@@ -299,24 +309,12 @@ _match_schema = MatchArgs()
 
 
 def match_query(args: MultiDict) -> MatchQuery:
-    try:
-        data = _match_schema.load(_raw(args, _match_schema))
-    except ValidationError as exc:
-        raise BadRequest(" ".join(_messages(exc.messages))) from exc
+    data = _load(_match_schema, args)
     return MatchQuery(product=data["product"].strip(), hs=data["hs"], market=data["market"],
                       origin=data["origin"])
 
 
 # --- agencies' view ---------------------------------------------------------------------------
-
-class CountryCode(_Checked):
-    def check(self, value: str) -> str:
-        try:
-            return norm.country(value)
-        except norm.NormaliseError:
-            raise ValidationError(_("“%(code)s” is not a country we know: use a two-letter code "
-                                    "such as CN or DE, or EU, EAEU or GCC.", code=value)) from None
-
 
 def _choice(allowed: tuple[str, ...], message) -> fields.Str:
     return fields.Str(validate=_one_of(allowed, message))
@@ -342,21 +340,17 @@ class MatrixArgs(Schema):
         SECTORS, _l("Unknown sector “%(value)s”; choose from: %(allowed)s.")))
 
 
-def _load(schema: Schema, args: MultiDict) -> dict:
-    try:
-        return schema.load(_raw(args, schema))
-    except ValidationError as exc:
-        raise BadRequest(" ".join(_messages(exc.messages))) from exc
+_body_schema, _matrix_schema = BodyArgs(), MatrixArgs()
 
 
 def body_query(args: MultiDict) -> BodyQuery:
-    data = _load(BodyArgs(), args)
+    data = _load(_body_schema, args)
     return BodyQuery(q=data["q"], countries=tuple(data["country"]), roles=tuple(data["role"]),
                      schemes=tuple(data["scheme"]), categories=tuple(data["category"]))
 
 
 def matrix_sector(args: MultiDict) -> str:
-    return _load(MatrixArgs(), args)["sector"]
+    return _load(_matrix_schema, args)["sector"]
 
 
 def country_code(value: str) -> str:

@@ -20,7 +20,7 @@ from search.notifications import (
     lifecycle,
     search_request,
 )
-from search.query import MAX_PER_PAGE, SearchRequest, SearchResult, Term
+from search.query import MAX_PER_PAGE, Hit, SearchRequest, SearchResult, Term
 from webapp.i18n import country_name, locale_code
 
 ITEM_FIELDS = ("symbol", "area", "type", "base_symbol", "distribution_date", "title",
@@ -123,7 +123,7 @@ def title(record: dict) -> str:
             or record["symbol"])
 
 
-def item(record: dict, today: date, buffer_days: int, hit: object | None = None) -> dict:
+def item(record: dict, today: date, buffer_days: int, hit: Hit | None = None) -> dict:
     """One notification as the API, feeds and exports give it."""
     out = {name: record.get(name) for name in ITEM_FIELDS}
     out.update(
@@ -136,7 +136,7 @@ def item(record: dict, today: date, buffer_days: int, hit: object | None = None)
         url=url_for("notifications.detail", symbol=record["symbol"], _external=True),
         **deadline(record, today, buffer_days).as_dict(),
     )
-    if hit is not None and getattr(hit, "highlights", None):
+    if hit is not None and hit.highlights:
         out["highlights"] = hit.highlights
     return out
 

@@ -35,7 +35,7 @@ FACET_PARAMS = {"country": "member", "area": "area", "type": "type", "objectives
 def _query() -> NotificationQuery:
     query = notification_query(request.args, marketpass.settings.buffer_days)
     widened = widen(query.q)
-    return replace(query, widened=widened.text) if widened.added else query
+    return replace(query, widened=widened.text, also=widened.added) if widened.added else query
 
 
 def _today():
@@ -82,12 +82,8 @@ def _listing(query: NotificationQuery) -> dict:
         "facets": {FACET_PARAMS[name]: _facet_values(name, counts)
                    for name, counts in found.facets.items()},
         "links": _links(),
-        "also_searched": _also(query),
+        "also_searched": list(query.also),
     }
-
-
-def _also(query: NotificationQuery) -> list[str]:
-    return [t.strip('"') for t in query.widened.split(" OR ")[1:]] if query.widened else []
 
 
 def _links() -> dict:
