@@ -18,6 +18,8 @@ from search.markets import MARKETS, markets_for
 FACTS = ("mark", "authority", "legal_basis", "mandatory", "route", "scope", "cb_accepted",
          "in_country_testing", "local_representative", "validity", "lead_time")
 SCOPE = ("hs_prefixes", "categories", "keywords")
+# The scheme file whose header records the starting data's baseline.
+BASELINE_FILE = "schemes-europe.json"
 # Groups the report looks for in every market (medical devices and "other" are extras).
 EXPECTED_GROUPS = ("electrical_safety", "emc", "radio_telecom", "toys", "machinery",
                    "energy_efficiency")
@@ -136,11 +138,11 @@ def coverage(schemes: list[dict], baseline: dict | None = None) -> dict:
 
 
 def baseline_of(crawls: list[dict]) -> dict | None:
-    """The starting data's unknown share, as schemes.json's header records it; the curated
-    spider keeps each file's header in its crawl log."""
+    """The starting data's unknown share, as the header of a scheme file records it
+    (``BASELINE_FILE``); the curated spider keeps each file's header in its crawl log."""
     curated = next((c for c in crawls if c["source"] == "curated"), None)
     about = (curated or {}).get("stats", {}).get("about", {})
-    return about.get("schemes.json", {}).get("baseline")
+    return about.get(BASELINE_FILE, {}).get("baseline")
 
 
 def report(store) -> dict:

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from search import normalise as norm
 
-# The 31 markets of the knowledge base, in the order the coverage report lists them.
+# The markets of the knowledge base, in the order the coverage report lists them: the 31 of the
+# first release, then the other RCEP parties, the G20 members with national rules beside their
+# union's (RU, DE, FR, IT), each GCC state, Belt and Road partners, and CH, NO, HK.
 MARKETS: tuple[str, ...] = (
     "EU", "GB", "US", "CA", "CN", "JP", "KR", "IN", "SA", "AE", "GCC", "BR", "MX", "AR", "EAEU",
     "AU", "NZ", "SG", "MY", "TH", "VN", "ID", "PH", "ZA", "TR", "EG", "IL", "UA", "TW", "NG",
     "KE",
+    "BN", "KH", "LA", "MM", "RU", "DE", "FR", "IT", "KW", "QA", "OM", "BH", "KZ", "UZ", "PK",
+    "BD", "LK", "IQ", "IR", "ET", "TZ", "DZ", "MA", "CL", "PE", "CO", "RS", "CH", "NO", "HK",
 )
 
 UNION_MEMBERS: dict[str, frozenset[str]] = {

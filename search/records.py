@@ -25,7 +25,8 @@ PROVENANCE = ("source", "source_url", "fetched_at", "content_hash")
 # What a scheme covers, so coverage per market can be counted and a market with no scheme for a
 # group can say so (mandatory "none") instead of leaving a silent gap.
 PRODUCT_GROUPS = ("electrical_safety", "emc", "radio_telecom", "toys", "machinery",
-                  "energy_efficiency", "medical_devices", "other")
+                  "energy_efficiency", "medical_devices", "batteries", "hazardous_substances",
+                  "e_waste", "general_safety", "other")
 # "none": a cited statement that the market has no such scheme; never offered as a requirement.
 MANDATORY = ("mandatory", "voluntary", "none", "unknown")
 BODY_ROLES = ("member_body", "ncb", "cbtl", "iecex_cb", "iecex_extl", "accreditation_body",
@@ -90,13 +91,27 @@ class Link(Schema):
     language = fields.Str(load_default=None)
 
 
+# Who publishes a source; the first four may verify a fact (crawlers/curated/README.md).
+QUALIFYING_PUBLISHERS = ("authority", "legislation", "scheme_owner", "recognised_body")
+PUBLISHER_KINDS = (*QUALIFYING_PUBLISHERS, "consultancy", "trade_association", "press",
+                   "academic", "other")
+QUOTE_MAX = 300
+
+
 class Source(Schema):
-    """A citation: where a curated fact was seen, and when someone checked it there."""
+    """A citation: the official address of a document, the copy read where that was not
+    reachable, who publishes it, when someone read it and the words that support the fact."""
 
     url = fields.Url(required=True, schemes={"http", "https"})
-    verified_on = IsoDate(load_default=None)
-    title = fields.Str(load_default=None)
-    supports = fields.Str(load_default=None)
+    read_at = fields.Url(load_default=None, allow_none=True, schemes={"http", "https"})
+    publisher = fields.Str(load_default=None, allow_none=True)
+    publisher_kind = fields.Str(load_default=None, allow_none=True,
+                                validate=OneOf(PUBLISHER_KINDS))
+    verified_on = IsoDate(load_default=None, allow_none=True)
+    quote = fields.Str(load_default=None, allow_none=True, validate=Length(max=QUOTE_MAX))
+    translation = fields.Str(load_default=None, allow_none=True, validate=Length(max=QUOTE_MAX))
+    title = fields.Str(load_default=None, allow_none=True)
+    supports = fields.Str(load_default=None, allow_none=True)
 
 
 class RecordSchema(Schema):
@@ -127,6 +142,9 @@ class CuratedSchema(RecordSchema):
 
     sources = fields.List(fields.Nested(Source), load_default=list)
     verified = fields.Bool(load_default=False)
+    # Facts of a verified record that no verifying source confirmed ("scope" stands for a
+    # scheme's hs_prefixes, categories and keywords together, as the coverage report counts).
+    unverified_fields = fields.List(fields.Str(), load_default=list)
 
 
 class NotificationSchema(RecordSchema):
@@ -228,7 +246,85 @@ class Party(Schema):
     role = fields.Str(load_default=None)
     categories = fields.List(fields.Str(), load_default=list)
     bodies = fields.List(fields.Str(), load_default=list)
+    agency = fields.Str(load_default=None)
     note = fields.Str(load_default=None)
+
+
+CONDITION_ATTRIBUTES = {"radio": bool, "battery": bool, "lithium": bool, "children": bool,
+                        "professional": bool, "power": list, "voltage_ac": list,
+                        "voltage_dc": list}
+POWER_SOURCES = ("mains", "dc", "battery", "none")
+
+
+def _attribute_problem(name: str, value: Any) -> str | None:
+    kind = CONDITION_ATTRIBUTES.get(name)
+    if kind is None:
+        return f"unknown attribute {name!r}; expected one of {', '.join(CONDITION_ATTRIBUTES)}"
+    if not isinstance(value, kind):
+        return f"{name} must be a {kind.__name__}"
+    if name == "power" and (not value or set(value) - set(POWER_SOURCES)):
+        return f"power must list some of {', '.join(POWER_SOURCES)}"
+    if name.startswith("voltage") and not (len(value) == 2 and all(
+            isinstance(v, (int, float)) for v in value) and value[0] <= value[1]):
+        return f"{name} must be [low, high] in volts"
+    return None
+
+
+class Conditions(fields.Field):
+    """Alternatives of attribute tests: ``[{"voltage_ac": [50, 1000]}, {"voltage_dc": …}]``;
+    one alternative holding is enough, and all its tests must hold."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, list) or not all(isinstance(a, dict) and a for a in value):
+            raise ValidationError("a list of non-empty attribute objects")
+        problems = [p for alt in value for k, v in alt.items()
+                    if (p := _attribute_problem(k, v))]
+        if problems:
+            raise ValidationError(problems)
+        return value
+
+
+class Attributes(fields.Field):
+    """A product's own attributes (the same names and values as scheme conditions)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValidationError("an object of attributes")
+        problems = [p for k, v in value.items() if (p := _attribute_problem(k, v))]
+        if problems:
+            raise ValidationError(problems)
+        return value
+
+
+class Exclusions(Schema):
+    class Meta:
+        unknown = RAISE
+
+    hs_prefixes = fields.List(HsCode(), load_default=list)
+    keywords = fields.List(fields.Str(), load_default=list)
+    classes = fields.List(fields.Str(), load_default=list)
+    products = fields.List(fields.Str(), load_default=list)
+
+
+class Standard(Schema):
+    class Meta:
+        unknown = RAISE
+
+    code = fields.Str(required=True, validate=Length(min=2))
+    title = fields.Str(load_default=None)
+    # Keywords or classes of the products it is for; empty: every product in scope.
+    for_ = fields.List(fields.Str(), data_key="for", load_default=list)
+
+
+STEPS = ("test", "declare", "certify", "mark", "label", "register", "representative", "report")
+
+
+class Step(Schema):
+    class Meta:
+        unknown = RAISE
+
+    step = fields.Str(required=True, validate=OneOf(STEPS))
+    text = fields.Str(required=True, validate=Length(min=1))
 
 
 class RegulationSchema(CuratedSchema):
@@ -242,6 +338,8 @@ class RegulationSchema(CuratedSchema):
     status = fields.Str(load_default=None)
     adopted = IsoDate(load_default=None)
     in_force = IsoDate(load_default=None)
+    applies_from = IsoDate(load_default=None, allow_none=True)
+    repealed_on = IsoDate(load_default=None, allow_none=True)
     links = fields.List(fields.Nested(Link), load_default=list)
 
 
@@ -258,6 +356,19 @@ class SchemeSchema(CuratedSchema):
     hs_prefixes = fields.List(HsCode(), load_default=list)
     categories = fields.List(fields.Str(), load_default=list)
     keywords = fields.List(fields.Str(), load_default=list)
+    # The scope as data (crawlers/curated/README.md, "Schemes"): classes of products, the
+    # act's own list, attribute conditions, exclusions, dates and what it absorbs.
+    classes = fields.List(fields.Str(), load_default=list)
+    listed_only = fields.Bool(load_default=False)
+    products = fields.List(fields.Str(), load_default=list)
+    conditions = Conditions(load_default=list)
+    exclusions = fields.Nested(Exclusions, load_default=dict)
+    applies_from = IsoDate(load_default=None, allow_none=True)
+    applies_until = IsoDate(load_default=None, allow_none=True)
+    superseded_by = fields.Str(load_default=None, allow_none=True)
+    absorbs = fields.List(fields.Str(), load_default=list)
+    standards = fields.List(fields.Nested(Standard), load_default=list)
+    steps = fields.List(fields.Nested(Step), load_default=list)
     cb_accepted = fields.Str(validate=OneOf(("yes", "no", "partly", "unknown")),
                              load_default="unknown")
     cb_note = fields.Str(load_default=None)  # national differences, conditions of acceptance
@@ -269,9 +380,6 @@ class SchemeSchema(CuratedSchema):
     regulations = fields.List(fields.Str(), load_default=list)
     description = fields.Str(load_default="")
     changes = fields.List(fields.Nested(Change), load_default=list)
-    # Fields of a verified record that no cited source confirmed ("scope" stands for
-    # hs_prefixes, categories and keywords together, as the coverage report counts them).
-    unverified_fields = fields.List(fields.Str(), load_default=list)
 
     @post_load
     def _known_unverified(self, data: dict, **kwargs: Any) -> dict:
@@ -279,6 +387,11 @@ class SchemeSchema(CuratedSchema):
         if unknown:
             raise ValidationError({"unverified_fields": [f"not fields: {', '.join(unknown)}"]})
         return data
+
+
+ARRANGEMENT_FIELDS = ("certification", "accreditation", "cb_recognition", "ccc_recognition",
+                      "testing", "metrology", "conformity_assessment", "standards",
+                      "inspection", "other")
 
 
 class ArrangementSchema(CuratedSchema):
@@ -291,6 +404,7 @@ class ArrangementSchema(CuratedSchema):
     )
     parties = fields.List(fields.Nested(Party), load_default=list)
     sectors = fields.List(fields.Str(), load_default=list)
+    field = fields.Str(load_default=None, validate=OneOf(ARRANGEMENT_FIELDS))
     effect = fields.Str(load_default="")
     status = fields.Str(load_default=None)
     signed = IsoDate(load_default=None)
@@ -307,6 +421,9 @@ class BodySchema(CuratedSchema):
     categories = fields.List(fields.Str(), load_default=list)
     standards = fields.List(fields.Str(), load_default=list)
     arrangements = fields.List(fields.Str(), load_default=list)
+    schemes = fields.List(fields.Str(), load_default=list)  # schemes it certifies or tests for
+    ncb = fields.Str(load_default=None)  # a CBTL's National Certification Body (body id)
+    accreditation = fields.Dict(load_default=dict)  # {"by": body id, "number": "…"}
     status = fields.Str(load_default=None)
     links = fields.List(fields.Nested(Link), load_default=list)
 
@@ -340,6 +457,8 @@ class ProductSchema(CuratedSchema):
                         required=True, validate=_names_by_language)
     hs_codes = fields.List(HsCode(), load_default=list)
     categories = fields.List(fields.Str(), load_default=list)  # IECEE category codes
+    attributes = Attributes(load_default=dict)  # what every such product is (a power bank:
+    # battery, lithium); what varies between models is left to the description
     description = fields.Str(load_default="")
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from crawlers.spiders.curated import CURATED
-from search.coverage import FACTS, coverage, starting_unknowns, unknown_facts, verified_facts
+from search.coverage import (BASELINE_FILE, FACTS, coverage, starting_unknowns, unknown_facts,
+                             verified_facts)
 from search.markets import MARKETS
 from search.sqlite_backend import SqliteBackend
 from search.store import RecordStore
@@ -107,7 +108,7 @@ def test_the_api_reports_what_the_store_holds(db, client):
 
 
 def test_the_baseline_comes_from_the_schemes_file_header_through_the_crawl_log(client):
-    header = json.loads((CURATED / "schemes.json").read_text(encoding="utf-8"))
+    header = json.loads((CURATED / BASELINE_FILE).read_text(encoding="utf-8"))
     report = client.get("/api/v1/kb/coverage").get_json()
     assert report["baseline"] == header.get("baseline")
 
@@ -142,7 +143,7 @@ def test_cli_prints_the_report_as_a_table_and_as_json(db):
 
 def test_the_baseline_is_recomputed_from_the_starting_data_shipped_with_it():
     starting = json.loads((CURATED / "starting" / "schemes.json").read_text(encoding="utf-8"))
-    header = json.loads((CURATED / "schemes.json").read_text(encoding="utf-8"))["baseline"]
+    header = json.loads((CURATED / BASELINE_FILE).read_text(encoding="utf-8"))["baseline"]
     assert starting_unknowns(starting) == {
         k: header[k] for k in ("unknown_fields", "total_fields", "unknown_share")}
     assert len(starting) == 148 and header["unknown_fields"] == 598

@@ -1,0 +1,113 @@
+"""Checks across the curated records: links between them, one record per body, provenance, and
+every market covering its product groups. Pure functions over loaded records, so the tests and
+``python tools/kbcheck.py`` report the same problems."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from search.markets import MARKETS, markets_for
+from search.provenance import record_problems
+
+MATCHING = json.loads((Path(__file__).with_name("data") / "matching.json")
+                      .read_text(encoding="utf-8"))
+CLASSES = frozenset(MATCHING["classes"])
+# The product groups every market answers for: a scheme, or a cited "none".
+REQUIRED_GROUPS = ("electrical_safety", "emc", "radio_telecom", "energy_efficiency", "toys",
+                   "batteries", "hazardous_substances", "e_waste")
+# Words of a body's name that say nothing about which body it is.
+_NAME_NOISE = re.compile(r"\b(the|of|and|for|ltd|limited|inc|gmbh|co|corp|corporation|"
+                         r"company|sa|ag|srl|llc|plc|pvt|private)\b")
+
+
+def of_kind(records: list[dict], kind: str) -> list[dict]:
+    return [r for r in records if r["kind"] == kind]
+
+
+def normalised_name(name: str) -> str:
+    """A body's name for comparison: folded, without what is in brackets, legal forms or
+    punctuation ("CSA Group" and "CSA Group Testing & Certification Inc." stay apart; "UL LLC"
+    and "UL, LLC" do not)."""
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    text = re.sub(r"\(.*?\)", " ", text)
+    text = _NAME_NOISE.sub(" ", re.sub(r"[^a-z0-9]+", " ", text))
+    return " ".join(text.split())
+
+
+def duplicate_bodies(bodies: list[dict]) -> list[str]:
+    seen: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for body in bodies:
+        seen[(normalised_name(body["name"]), body["country"])].append(body["id"])
+    return [f"bodies {', '.join(ids)}: one body ({name!r}, {country}) in several records"
+            for (name, country), ids in sorted(seen.items()) if len(ids) > 1]
+
+
+def link_problems(records: list[dict]) -> list[str]:
+    """References that point nowhere: a scheme's regulations, absorbs, superseded_by and
+    products; a body's arrangements, schemes and NCB; an arrangement party's bodies."""
+    ids = {kind: {r["id"] for r in of_kind(records, kind)}
+           for kind in ("scheme", "regulation", "arrangement", "body", "product")}
+    problems = []
+
+    def check(rid: str, field: str, values, kind: str) -> None:
+        missing = sorted(set(v for v in values if v) - ids[kind])
+        if missing:
+            problems.append(f"{rid}: {field} names no {kind}: {', '.join(missing)}")
+
+    for s in of_kind(records, "scheme"):
+        rid = f"scheme {s['id']}"
+        check(rid, "regulations", s.get("regulations", []), "regulation")
+        check(rid, "absorbs", s.get("absorbs", []), "scheme")
+        check(rid, "superseded_by", [s.get("superseded_by")], "scheme")
+        check(rid, "products", s.get("products", []) + s.get("exclusions", {}).get(
+            "products", []), "product")
+        unknown = sorted(set(s.get("classes", []) + s.get("exclusions", {}).get("classes", []))
+                         - CLASSES)
+        if unknown:
+            problems.append(f"{rid}: classes not in search/data/matching.json: {unknown}")
+        if s.get("listed_only") and not (s.get("hs_prefixes") or s.get("keywords")
+                                         or s.get("products")):
+            problems.append(f"{rid}: listed_only without a list (hs_prefixes, keywords, "
+                            "products)")
+    for b in of_kind(records, "body"):
+        rid = f"body {b['id']}"
+        check(rid, "arrangements", b.get("arrangements", []), "arrangement")
+        check(rid, "schemes", b.get("schemes", []), "scheme")
+        check(rid, "ncb", [b.get("ncb")], "body")
+    for a in of_kind(records, "arrangement"):
+        check(f"arrangement {a['id']}", "parties' bodies",
+              [b for p in a.get("parties", []) for b in p.get("bodies", [])], "body")
+    return problems
+
+
+def groups_by_market(schemes: list[dict]) -> dict[str, set[str]]:
+    """The product groups each market answers for, its unions' records included."""
+    own: dict[str, set[str]] = defaultdict(set)
+    for scheme in schemes:
+        own[scheme["market"]].update(scheme.get("product_groups", []))
+    return {m: set().union(*(own.get(p, set()) for p in markets_for(m))) for m in MARKETS}
+
+
+def missing_groups(schemes: list[dict]) -> dict[str, list[str]]:
+    covered = groups_by_market(schemes)
+    return {m: [g for g in REQUIRED_GROUPS if g not in covered[m]] for m in MARKETS
+            if any(g not in covered[m] for g in REQUIRED_GROUPS)}
+
+
+def provenance_problems(records: list[dict]) -> list[str]:
+    return [p for r in records if r["kind"] != "hscode" for p in record_problems(r)]
+
+
+def all_problems(records: list[dict]) -> list[str]:
+    return [*provenance_problems(records), *link_problems(records),
+            *duplicate_bodies(of_kind(records, "body"))]
+
+
+def summary(records: list[dict]) -> dict:
+    kinds = Counter(r["kind"] for r in records)
+    verified = Counter(r["kind"] for r in records if r.get("verified"))
+    return {kind: {"records": n, "verified": verified[kind]} for kind, n in sorted(kinds.items())}
