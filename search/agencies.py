@@ -16,7 +16,8 @@ from pathlib import Path
 
 from search.analysis import fold
 from search.markets import MARKETS, markets_for
-from search.matcher import SECTOR_WORDS, Knowledge, covers, lets_through, parties, sides
+from search.matcher import Knowledge
+from search.recognition import parties, recognises, sides
 
 CATEGORIES_CSV = Path(__file__).with_name("data") / "iecee_categories.csv"
 ARRANGEMENT_TYPES = ("multilateral", "regional", "bilateral", "fta-chapter", "peer")
@@ -26,8 +27,6 @@ ROLES = ("member_body", "ncb", "cbtl", "iecex_cb", "iecex_extl", "accreditation_
 # Sectors of the coverage matrix: product groups as schemes name them, and accreditation.
 SECTORS = ("electrical_safety", "emc", "radio_telecom", "machinery", "toys", "medical_devices",
            "accreditation")
-SECTOR_WORDS_ALL = {**SECTOR_WORDS, "accreditation": ("accreditation", "testing laboratories",
-                                                      "product certification")}
 _CODE = re.compile(r"[A-Z]{2,5}")
 
 # China's 14th five-year plan for certification, accreditation, inspection and testing
@@ -135,9 +134,8 @@ def _arrangement_row(a: dict) -> dict:
 
 def route(arrangement: dict, exporter: str, market: str, sector: str) -> bool:
     """Whether a result from the exporter can be used in the market for the sector through
-    this arrangement (see ``search.matcher.lets_through``)."""
-    return (lets_through(arrangement, exporter, market)
-            and covers(arrangement, [sector], SECTOR_WORDS_ALL))
+    this arrangement: the rule the matcher's routes use (``search.recognition``)."""
+    return recognises(arrangement, exporter, market, [sector])
 
 
 def coverage_matrix(kb: Knowledge, sector: str, countries: tuple[str, ...] = MARKETS) -> dict:

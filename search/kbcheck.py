@@ -10,15 +10,14 @@ import unicodedata
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from search.coverage import EXPECTED_GROUPS
 from search.markets import MARKETS, markets_for
 from search.provenance import record_problems
 
 MATCHING = json.loads((Path(__file__).with_name("data") / "matching.json")
                       .read_text(encoding="utf-8"))
 CLASSES = frozenset(MATCHING["classes"])
-# The product groups every market answers for: a scheme, or a cited "none".
-REQUIRED_GROUPS = ("electrical_safety", "emc", "radio_telecom", "energy_efficiency", "toys",
-                   "batteries", "hazardous_substances", "e_waste")
+REQUIRED_GROUPS = EXPECTED_GROUPS  # every market answers for these: a scheme, or a cited "none"
 # Words of a body's name that say nothing about which body it is.
 _NAME_NOISE = re.compile(r"\b(the|of|and|for|ltd|limited|inc|gmbh|co|corp|corporation|"
                          r"company|sa|ag|srl|llc|plc|pvt|private)\b")

@@ -1,15 +1,20 @@
-"""Product × market → the schemes that apply, why, what can be reused, and what is changing.
+"""Product × market → the requirements that apply, why, what can be reused, who can do the
+work, and what is changing.
 
 The steps follow ARCHITECTURE.md's "Matching": classify the product (an HS code given, or words
 in any language → ranked HS candidates from the product vocabulary, the nomenclature text and
-the HS codes of past notifications); take the schemes of the market and of the unions it
-belongs to whose scope (HS prefixes, IECEE categories, keywords) covers the product; look for
-recognition routes from the country of origin (CB Scheme acceptance, MRAs both are party to)
-and the bodies there that can issue the results; and list the notifications that may change
-those schemes. Every requirement says why it matched and cites its sources.
+the HS codes of past notifications) and read its attributes (radio, power, voltage, battery,
+children: ``search.attributes``); evaluate the scope of every scheme of the market and of its
+unions (``search.scope``) — what applies on the day, what applies only if an unknown attribute
+says so, what applies later, what does not and why; drop what a more specific act absorbs (the
+RED carries the LVD's and the EMC Directive's requirements for radio equipment); look for
+recognition routes from the country of origin (``search.recognition``) and the bodies that can
+issue the results; and list the notifications that may change those schemes. Every
+requirement says why it matched and cites its sources.
 
 The knowledge (schemes, arrangements, bodies, products) is small and read once into memory;
-the nomenclature and the notifications stay in the search index.
+the nomenclature and the notifications stay in the search index. The vocabulary of classes,
+attribute words and every weight are data (``search/data/matching.json``).
 """
 
 from __future__ import annotations
@@ -21,66 +26,26 @@ from datetime import date
 
 from search import normalise as norm
 from search.analysis import fold
+from search.attributes import MATCHING, Attributes, electric, from_record, read, settle
 from search.links import scheme_link
 from search.markets import markets_for, members_of, unions_of
 from search.query import SearchRequest, Term
+from search.recognition import lets_through, recognises
+from search.scope import Product, verdict
 from search.vocabulary import Found, ProductIndex, words
 
 KB_KINDS = ("scheme", "regulation", "arrangement", "body", "product")
-CANDIDATES = 6
-PER_HEADING = 2
-# What kind of thing each product group is, in the words schemes use for their scope: a
-# charger is "electrical equipment" and "IT equipment" to a scheme that names no chargers.
-GROUP_CLASSES: dict[str, tuple[str, ...]] = {
-    "chargers and power supplies": ("electrical equipment", "electrical appliance", "adapter",
-                                    "power supply", "IT equipment", "electronic equipment"),
-    "batteries": ("battery",),
-    "lamps and luminaires": ("lighting", "lamp", "luminaire", "light source",
-                             "lighting equipment", "electrical equipment",
-                             "electrical appliance"),
-    "household appliances": ("household appliance", "electrical appliance",
-                             "electrical equipment"),
-    "IT and audio-video equipment": ("IT equipment", "audio-video equipment",
-                                     "electronic equipment", "electrical equipment"),
-    "phones and radio equipment": ("radio equipment", "wireless device", "telecom equipment",
-                                   "telecom terminal equipment", "electronic equipment"),
-    "power tools": ("power tool", "electric tool", "electrical equipment", "machine"),
-    "toys": ("toy",),
-    "cables and wiring devices": ("cable", "wire", "cord set", "wiring device",
-                                  "electrical equipment"),
-    "switches and protection": ("switch", "wiring device", "electrical equipment"),
-    "medical devices": ("medical device",),
-    "machinery": ("machinery", "machine", "industrial machinery", "machinery and equipment",
-                  "electrical equipment"),
-    "energy equipment": ("electrical equipment",),
-    "vehicles": (),
-    "other consumer electronics": ("electronic equipment", "electrical equipment"),
-}
-# HS headings of goods that schemes call machinery (machine tools, lifting and handling, pumps
-# and compressors, agricultural, food, textile and other industrial machines), whatever the
-# product's words: a "CNC lathe" is machinery even when the vocabulary does not know lathes.
-MACHINERY_HEADINGS = ((8413, 8414), (8417, 8417), (8419, 8424), (8425, 8449), (8451, 8468),
-                      (8474, 8480), (8486, 8486))
-MACHINERY_CLASSES = ("machinery", "machine", "industrial machinery")
-# Words in a query that make any product a radio device.
-RADIO_WORDS = frozenset({"wireless", "bluetooth", "wi", "wifi", "radio", "smart", "zigbee",
-                         "nfc", "lte", "5g", "4g", "无线", "蓝牙", "беспроводн", "inalambrico"})
-RADIO_CLASSES = ("radio equipment", "wireless device", "Wi-Fi device", "Bluetooth device")
-GENERIC = frozenset(fold(c) for classes in GROUP_CLASSES.values() for c in classes)
-# Arrangement sectors that concern each product group, as the sector texts word them.
-SECTOR_WORDS = {
-    "radio_telecom": ("telecom", "radio"), "emc": ("emc", "electromagnetic"),
-    "electrical_safety": ("electrical safety", "electrical and electronic", "low voltage"),
-    "machinery": ("machinery",), "toys": ("toys",), "medical_devices": ("medical devices",),
-}
+WEIGHTS = MATCHING["weights"]
+GROUP_CLASSES: dict[str, list[str]] = MATCHING["group_classes"]
+ATTRIBUTE_CLASSES: dict[str, list[str]] = MATCHING["attribute_classes"]
+MACHINERY_HEADINGS = [tuple(r) for r in MATCHING["machinery_headings"]["ranges"]]
+# Groups whose products often come with or without a radio: there an unstated radio is a
+# question; elsewhere (a kettle) it is asked only when the words hint at one ("smart").
+RADIO_PLAUSIBLE = ("IT and audio-video equipment", "phones and radio equipment", "toys",
+                   "light electric vehicles", "drones", "other consumer electronics")
+# Groups whose products may or may not work on electricity (a toy, a vehicle).
+MAYBE_ELECTRIC = ("toys", "vehicles")
 RANK = {"mandatory": 0, "unknown": 1, "voluntary": 2}
-# Arrangements that do not let results travel today: a policy framework, a superseded text.
-NOT_IN_EFFECT = ("policy", "superseded", "terminated", "expired", "withdrawn")
-
-
-def in_effect(arrangement: dict) -> bool:
-    status = (arrangement.get("status") or "").casefold()
-    return not any(word in status for word in NOT_IN_EFFECT)
 
 
 class MatchError(ValueError):
@@ -93,6 +58,15 @@ class MatchQuery:
     hs: str | None = None
     market: str = ""
     origin: str | None = None
+    # Several markets at once (``market`` is the first); the day asked about (default today);
+    # what the form says of the product (radio, power, voltage …), over what the words say.
+    markets: tuple[str, ...] = ()
+    on: date | None = None
+    stated: Attributes = field(default_factory=Attributes)
+
+    @property
+    def all_markets(self) -> tuple[str, ...]:
+        return self.markets or (self.market,)
 
 
 class Knowledge:
@@ -103,12 +77,17 @@ class Knowledge:
         for record in records:
             by_kind[record["kind"]].append(record)
         self.schemes = sorted(by_kind["scheme"], key=lambda s: s["id"])
+        self.scheme_by_id = {s["id"]: s for s in self.schemes}
         self.by_market: dict[str, list[dict]] = defaultdict(list)
         for scheme in self.schemes:
             self.by_market[scheme["market"]].append(scheme)
         self.regulations = {r["id"]: r for r in by_kind["regulation"]}
         self.arrangements = {a["id"]: a for a in by_kind["arrangement"]}
         self.bodies = by_kind["body"]
+        self.bodies_for_scheme: dict[str, list[dict]] = defaultdict(list)
+        for body in self.bodies:
+            for scheme_id in body.get("schemes", []):
+                self.bodies_for_scheme[scheme_id].append(body)
         self.index = ProductIndex(by_kind["product"])
         self.products = by_kind["product"]
 
@@ -147,176 +126,272 @@ def classify(found: list[Found], hs: str | None, nomenclature: list[tuple[str, f
     candidates can show three different readings of the words."""
     scores: dict[str, Candidate] = {}
     if hs:
-        _add(scores, hs, 2.0, "given")
+        _add(scores, hs, WEIGHTS["hs_given"], "given")
     top = found[0].score if found else 1.0
     for f in found:
         for i, code in enumerate(f.product.get("hs_codes", [])):
-            _add(scores, code, f.score / top * (1.0 if i == 0 else 0.7), "vocabulary",
-                 f.product["id"])
+            weight = WEIGHTS["vocabulary_first_code" if i == 0 else "vocabulary_other_code"]
+            _add(scores, code, f.score / top * weight, "vocabulary", f.product["id"])
     # The nomenclature's wording decides when no product was recognised, else it breaks ties.
-    weight = 0.3 if found else 0.6
+    weight = WEIGHTS["nomenclature_with_product" if found else "nomenclature_alone"]
     best_text = max((s for _c, s in nomenclature), default=0.0)
     for code, score in nomenclature:
         _add(scores, code, weight * score / best_text, "nomenclature")
     most = max((n for _c, n in notified), default=0)
     for code, n in notified:
-        _add(scores, code, 0.3 * n / most, "notifications")
+        _add(scores, code, WEIGHTS["notifications"] * n / most, "notifications")
     ranked = sorted(scores.values(), key=lambda c: (-c.score, c.code))
     out, per_heading = [], defaultdict(int)
     for candidate in ranked:
         heading = candidate.code[:4]
-        if per_heading[heading] < PER_HEADING:
+        if per_heading[heading] < WEIGHTS["per_heading"]:
             per_heading[heading] += 1
             out.append(candidate)
-    return out[:CANDIDATES]
+    return out[:WEIGHTS["candidates"]]
 
 
 def leading(candidates: list[Candidate]) -> list[Candidate]:
     """The candidates strong enough to decide scope: those within half the best score."""
     if not candidates:
         return []
-    return [c for c in candidates[:3] if c.score >= candidates[0].score * 0.5]
+    return [c for c in candidates[:WEIGHTS["leading_count"]]
+            if c.score >= candidates[0].score * WEIGHTS["leading_share"]]
 
 
-# --- requirements ------------------------------------------------------------------------------
+# --- what the product is -----------------------------------------------------------------------
 
 def is_machinery(code: str) -> bool:
-    heading = int(code[:4]) if len(code) >= 4 else 0
+    heading = int(code[:4]) if len(code) >= 4 and code[:4].isdigit() else 0
     return any(low <= heading <= high for low, high in MACHINERY_HEADINGS)
 
 
-def describe(products: list[dict], text: str, hs_texts: list[str],
-             codes: list[str] = ()) -> tuple[set[str], set[str], set[str]]:
-    """What the product is, for scope matching: its own words (names, query, and the
-    nomenclature's words when no product of the vocabulary was recognised), the classes of
-    its groups, and its IECEE categories."""
+def _hint(text: str, name: str) -> bool:
+    folded = fold(text)
+    tokens = set(words(text)) | set(folded.split())
+    return any((w in tokens) if w.isascii() else (w in folded)
+               for w in (fold(x) for x in MATCHING["words"].get(name, ())))
+
+
+def attributes_of(products: list[dict], text: str, stated: Attributes) -> Attributes:
+    """The form's answers over the description's words over the product's own nature."""
+    nature = from_record(products[0].get("attributes", {}), products[0]["id"]) if products \
+        else Attributes()
+    return settle(stated.over(read(text).over(nature)))
+
+
+def describe(products: list[dict], text: str, hs_texts: list[str], codes: list[str] = (),
+             stated: Attributes | None = None) -> tuple[Product, list[dict]]:
+    """What the product is for scope matching — its own words (names, query, and the
+    nomenclature's words when no product of the vocabulary was recognised), its classes (by
+    its groups, its HS heading and its attributes), its IECEE categories and attributes —
+    and the assumptions made where an attribute was not stated."""
     own = {w for p in products for name in p.get("names", {}).get("en", []) for w in words(name)}
     own |= set(words(text))
     if not products:
         own |= {w for t in hs_texts for w in words(t)}
-    classes: set[str] = set()
-    for p in products:
-        classes.update(GROUP_CLASSES.get(p.get("group", ""), ()))
-    if own & RADIO_WORDS or any(w.startswith("беспроводн") for w in own):
-        classes.update(RADIO_CLASSES)
-    if any(is_machinery(c) for c in codes):
-        classes.update(MACHINERY_CLASSES)
+    groups = {p.get("group", "") for p in products}
+    classes = {c for g in groups for c in GROUP_CLASSES.get(g, ())}
+    # Without a product of the vocabulary, the HS heading says what kind of thing it is: a
+    # "CNC lathe" is machinery even when the vocabulary does not know lathes.
+    if not products and any(is_machinery(c) for c in codes[:1]):
+        classes.add("machinery")
+    attrs = attributes_of(products, text, stated or Attributes())
+    maybe: dict[str, str] = {}
+    assumptions = []
+    if attrs.radio is None and not (groups & set(RADIO_PLAUSIBLE) or _hint(text, "radio_hint")):
+        attrs = Attributes(radio=False, said={"radio": "assumed"}).over(attrs)
+        assumptions.append({"attribute": "radio", "value": False})
+    for name in ("radio", "battery"):
+        if getattr(attrs, name):
+            classes.update(ATTRIBUTE_CLASSES[name])
+        elif getattr(attrs, name) is None and name == "radio":
+            maybe.update({c: name for c in ATTRIBUTE_CLASSES[name]})
+    is_electric = electric(attrs)
+    if is_electric:
+        classes.update(ATTRIBUTE_CLASSES["electric"])
+    elif is_electric is None and groups & set(MAYBE_ELECTRIC) and \
+            "electrical equipment" not in classes:
+        maybe.update({c: "power" for c in ("electrical equipment", "electronic equipment")})
+    elif is_electric is False:
+        classes -= {"electrical equipment", "electronic equipment"}
+    if attrs.professional:
+        classes.discard("consumer product")
+    for cls in classes:
+        maybe.pop(cls, None)
     categories = {c for p in products for c in p.get("categories", [])}
-    return own, classes, categories
+    ids = {p["id"] for p in products}
+    return Product(list(codes), own, classes, maybe, categories, ids, attrs), assumptions
 
 
-def _keyword_reasons(scheme: dict, own: set[str], classes: set[str]) -> list[dict]:
-    """A keyword naming the product is a strong reason; one naming its class ("household
-    appliance"), or a generic class word the product's own words happen to hold, a weak one."""
-    folded_classes = {fold(c) for c in classes}
-    reasons = []
-    for keyword in scheme.get("keywords", []):
-        needed = set(words(keyword))
-        if not needed:
-            continue
-        if needed <= own and fold(keyword) not in GENERIC:
-            reasons.append({"by": "keyword", "value": keyword, "strength": 3})
-        elif needed <= own or fold(keyword) in folded_classes:
-            reasons.append({"by": "class", "value": keyword, "strength": 1})
-    return reasons
+# --- requirements ------------------------------------------------------------------------------
 
-
-def scheme_reasons(scheme: dict, codes: list[str], own: set[str], classes: set[str],
-                   categories: set[str]) -> list[dict]:
-    """Why a scheme's scope covers the product: HS codes, IECEE categories, keywords."""
-    reasons = [{"by": "hs", "value": prefix, "code": code, "strength": 3}
-               for prefix in scheme.get("hs_prefixes", []) for code in codes
-               if code.startswith(prefix) or prefix.startswith(code)]
-    reasons += [{"by": "category", "value": c, "strength": 2}
-                for c in scheme.get("categories", []) if c in categories]
-    return reasons + _keyword_reasons(scheme, own, classes)
-
-
-def requirements(kb: Knowledge, market: str, codes: list[str], own: set[str],
-                 classes: set[str], categories: set[str]) -> list[dict]:
-    """The schemes of the market and its unions that cover the product, the mandatory and
-    best-founded first."""
-    out = []
+def requirements(kb: Knowledge, market: str, product: Product, on: date) -> dict:
+    """The schemes of the market and its unions, sorted by how they concern the product:
+    ``requirements`` (applying today, or if an unknown attribute says so), ``upcoming``
+    (applying from a later day), ``not_applying`` (in scope but excluded, or a condition
+    fails: why), ``absorbed`` (carried by a more specific act that applies)."""
+    found: dict[str, list] = {"requirements": [], "upcoming": [], "not_applying": []}
     for place in markets_for(market):
         for scheme in kb.by_market.get(place, []):
             if scheme.get("mandatory") == "none":
                 continue  # a cited statement that nothing applies is not a requirement
-            reasons = scheme_reasons(scheme, codes, own, classes, categories)
-            if reasons:
-                out.append(_requirement(kb, scheme, reasons, market))
-    out.sort(key=lambda r: (RANK.get(r["scheme"]["type"], 1), -r["strength"],
-                            r["scheme"]["market"] != market, r["scheme"]["id"]))
-    return out
+            v = verdict(scheme, product, on)
+            if v.status in ("applies", "conditional"):
+                found["requirements"].append(_requirement(kb, scheme, v, market, product))
+            elif v.status == "upcoming":
+                found["upcoming"].append(_requirement(kb, scheme, v, market, product))
+            elif v.status in ("not", "excluded"):
+                found["not_applying"].append(_not_applying(scheme, v))
+    found["requirements"], found["absorbed"] = _absorb(found["requirements"])
+    found["requirements"].sort(key=_order(market))
+    found["upcoming"].sort(key=lambda r: (r["applies_from"], r["scheme"]["id"]))
+    return found
 
 
-def _requirement(kb: Knowledge, scheme: dict, reasons: list[dict], market: str) -> dict:
+def _order(market: str):
+    def key(r: dict) -> tuple:
+        return (r["status"] != "applies", RANK.get(r["scheme"]["type"], 1), -r["strength"],
+                r["scheme"]["market"] != market, r["scheme"]["id"])
+    return key
+
+
+def _absorb(reqs: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Drop what an applying act absorbs (the RED carries the LVD for radio equipment); an
+    act that only may apply leaves the other in place, with a note saying when it would not."""
+    by_id = {r["scheme"]["id"]: r for r in reqs}
+    gone: dict[str, str] = {}
+    for r in reqs:
+        for other in r["absorbs"]:
+            if other not in by_id:
+                continue
+            if r["status"] == "applies":
+                gone[other] = r["scheme"]["id"]
+            else:
+                by_id[other]["unless"] = {"scheme": r["scheme"]["id"], "if": r["if"]}
+    kept = [r for r in reqs if r["scheme"]["id"] not in gone]
+    for r in kept:
+        r["includes"] = sorted(o for o, by in gone.items() if by == r["scheme"]["id"])
+    absorbed = [{"scheme": by_id[o]["scheme"], "by": by} for o, by in sorted(gone.items())]
+    return kept, absorbed
+
+
+def _not_applying(scheme: dict, v) -> dict:
+    return {"scheme": _brief(scheme), "status": v.status, "because": v.because}
+
+
+def _brief(scheme: dict) -> dict:
+    return {"id": scheme["id"], "name": scheme["name"], "mark": scheme.get("mark"),
+            "authority": scheme.get("authority"), "type": scheme.get("mandatory"),
+            "route": scheme.get("route"), "market": scheme["market"]}
+
+
+def _requirement(kb: Knowledge, scheme: dict, v, market: str, product: Product) -> dict:
     regulations = [kb.regulations[r] for r in scheme.get("regulations", [])
                    if r in kb.regulations]
     return {
-        "scheme": {"id": scheme["id"], "name": scheme["name"], "mark": scheme.get("mark"),
-                   "authority": scheme.get("authority"), "type": scheme.get("mandatory"),
-                   "route": scheme.get("route"), "market": scheme["market"]},
+        "scheme": _brief(scheme),
+        "status": v.status if v.status != "upcoming" else ("applies" if not v.questions
+                                                            else "conditional"),
+        "if": v.questions,
         "inherited_from": scheme["market"] if scheme["market"] != market else None,
-        "why": [{k: v for k, v in r.items() if k != "strength"} for r in reasons],
-        "strength": max(r["strength"] for r in reasons),
+        "why": [{k: val for k, val in r.items() if k != "strength"} for r in v.reasons],
+        "strength": v.strength,
         "product_groups": scheme.get("product_groups", []),
         "cb_accepted": scheme.get("cb_accepted", "unknown"),
         "cb_note": scheme.get("cb_note"),
         "accepts": scheme.get("accepts", []),
+        "absorbs": scheme.get("absorbs", []),
         "in_country_testing": scheme.get("in_country_testing"),
         "local_representative": scheme.get("local_representative"),
         "validity": scheme.get("validity"),
         "lead_time": scheme.get("lead_time"),
+        "applies_from": scheme.get("applies_from"),
+        "applies_until": scheme.get("applies_until"),
+        "superseded_by": scheme.get("superseded_by"),
+        "standards": standards_for(scheme, product),
+        "steps": steps_of(scheme),
+        "bodies_in_market": [_body(b) for b in kb.bodies_for_scheme.get(scheme["id"], [])],
         "legal_basis": scheme.get("legal_basis", []),
         "regulations": [{"id": r["id"], "identifier": r["identifier"], "title": r["title"],
                          "links": r.get("links", [])} for r in regulations],
         "verified": bool(scheme.get("verified")),
         "unverified_fields": scheme.get("unverified_fields", []),
-        "sources": [{"url": s["url"], "verified_on": s.get("verified_on"),
+        "sources": [{"url": s["url"], "read_at": s.get("read_at"),
+                     "publisher": s.get("publisher"), "verified_on": s.get("verified_on"),
                      "supports": s.get("supports")} for s in scheme.get("sources", [])],
     }
 
 
+def standards_for(scheme: dict, product: Product) -> list[dict]:
+    """The test standards a source names for this scheme, those for this product first."""
+    classes = {fold(c) for c in product.classes}
+    out = []
+    for std in scheme.get("standards", []):
+        targets = std.get("for", [])
+        if not targets or any(fold(t) in classes or (set(words(t)) and set(words(t))
+                                                      <= product.words) for t in targets):
+            out.append({"code": std["code"], "title": std.get("title"),
+                        "for": targets})
+    return sorted(out, key=lambda s: not s["for"])
+
+
+# The order an exporter goes through a scheme's steps.
+STEP_ORDER = ("test", "declare", "certify", "mark", "label", "register", "representative",
+              "report")
+
+
+def steps_of(scheme: dict) -> list[dict]:
+    """What the exporter must do, in order: the steps a source gives, else what the scheme's
+    route, mark, testing and representative facts imply (marked ``derived``)."""
+    if scheme.get("steps"):
+        return sorted(scheme["steps"], key=lambda s: STEP_ORDER.index(s["step"]))
+    route = fold(scheme.get("route") or "")
+    yes = ("yes", "required", "mandatory")
+    derived = []
+    if fold(scheme.get("in_country_testing") or "").startswith(yes):
+        derived.append("test")
+    if "declar" in route or "self" in route:
+        derived.append("declare")
+    if any(w in route for w in ("certif", "approval", "third-party", "type approval")):
+        derived.append("certify")
+    if (scheme.get("mark") or "").strip() and not fold(scheme["mark"]).startswith(
+            ("none", "unknown", "no ")):
+        derived.append("mark")
+    if "regist" in route:
+        derived.append("register")
+    if fold(scheme.get("local_representative") or "").startswith(yes):
+        derived.append("representative")
+    return [{"step": s, "derived": True} for s in STEP_ORDER if s in derived]
+
+
+def _body(body: dict) -> dict:
+    return {"id": body["id"], "name": body["name"], "country": body["country"],
+            "roles": body.get("roles", []), "verified": bool(body.get("verified")),
+            "accreditation": body.get("accreditation") or None,
+            "categories": [c for c in body.get("categories", []) if c != "unknown"],
+            "sources": [s["url"] for s in body.get("sources", [])][:2]}
+
+
 # --- recognition routes ------------------------------------------------------------------------
 
-def parties(arrangement: dict) -> set[str]:
-    return {p["country"] for p in arrangement.get("parties", []) if p.get("country")}
+def _bodies_in(kb: Knowledge, arrangement_id: str, origin: str,
+               categories: set[str]) -> list[dict]:
+    """Bodies of the origin that take part in the arrangement; for the CB Scheme, those whose
+    known categories include the product's (unknown categories are kept, and say so)."""
+    out = []
+    for b in kb.bodies:
+        if b.get("country") != origin or arrangement_id not in b.get("arrangements", []):
+            continue
+        known = {c for c in b.get("categories", []) if c != "unknown"}
+        if arrangement_id == "iecee-cb" and known and categories and not known & categories:
+            continue
+        out.append({**_body(b), "categories_known": bool(known)})
+    return out
 
 
-def sides(arrangement: dict, country: str) -> set[str]:
-    """The parties that stand for a country: itself, its union, or (for a union) its members."""
-    return parties(arrangement) & {country, *unions_of(country), *members_of(country)}
-
-
-def lets_through(arrangement: dict, origin: str, market: str) -> bool:
-    """Whether results from the origin can travel to the market through the arrangement: it is
-    in effect, and both take part as different parties (two EU members are not the EU–US MRA;
-    inside one country or single market there is nothing to recognise)."""
-    if not in_effect(arrangement) or set(markets_for(origin)) & set(markets_for(market)):
-        return False
-    one, two = sides(arrangement, origin), sides(arrangement, market)
-    return bool(one) and bool(two) and one != two
-
-
-def covers(arrangement: dict, groups: list[str], words: dict = SECTOR_WORDS) -> bool:
-    """Whether the arrangement's sectors cover the product groups. EMC alone does not make a
-    safety scheme a telecom one: it counts only for schemes about nothing else."""
-    text = fold(" ".join(arrangement.get("sectors", [])))
-    main = [g for g in groups if g != "emc"] or groups
-    return any(w in text for g in main for w in words.get(g, ()))
-
-
-def _bodies_in(kb: Knowledge, arrangement_id: str, origin: str) -> list[dict]:
-    return [{"id": b["id"], "name": b["name"], "roles": b.get("roles", []),
-             "verified": bool(b.get("verified"))}
-            for b in kb.bodies
-            if b.get("country") == origin and arrangement_id in b.get("arrangements", [])]
-
-
-def routes(kb: Knowledge, found: list[dict], market: str, origin: str | None) -> list[dict]:
-    """Arrangements through which results from the origin can be used for the requirements:
-    the CB Scheme where the scheme accepts CB test certificates, an arrangement the scheme
-    names, or an MRA both countries are party to whose sectors cover the scheme."""
+def routes(kb: Knowledge, found: list[dict], market: str, origin: str | None,
+           categories: set[str] = frozenset()) -> list[dict]:
+    """Arrangements through which results from the origin can be used for the requirements."""
     if not origin:
         return []
     out: dict[str, dict] = {}
@@ -330,25 +405,28 @@ def routes(kb: Knowledge, found: list[dict], market: str, origin: str | None) ->
                 "effect": arrangement.get("effect", ""),
                 "verified": bool(arrangement.get("verified")),
                 "schemes": [],
-                "bodies_in_origin": _bodies_in(kb, arrangement_id, origin),
+                "scheme_names": [],
+                "bodies_in_origin": _bodies_in(kb, arrangement_id, origin, categories),
                 "sources": [s["url"] for s in arrangement.get("sources", [])][:3],
             })
             route["schemes"].append(req["scheme"]["id"])
+            route["scheme_names"].append(req["scheme"]["name"])
     return sorted(out.values(), key=lambda r: (-len(r["schemes"]), r["arrangement"]["id"]))
 
 
 def _route_ids(kb: Knowledge, req: dict, market: str, origin: str) -> list[str]:
-    """The CB Scheme where the scheme accepts CB certificates, arrangements it names, and MRAs
-    whose sectors cover it; those that let results from the origin into the market."""
-    ids = []
-    if req["cb_accepted"] in ("yes", "partly") and "iecee-cb" in kb.arrangements:
-        ids.append("iecee-cb")
-    ids += [a for a in req["accepts"] if a in kb.arrangements]
-    for arrangement in kb.arrangements.values():
-        if arrangement.get("type") in ("bilateral", "regional", "fta-chapter") \
-                and covers(arrangement, req["product_groups"]):
-            ids.append(arrangement["id"])
-    return [a for a in dict.fromkeys(ids) if lets_through(kb.arrangements[a], origin, market)]
+    """The CB Scheme where the scheme accepts CB test certificates and arrangements the scheme
+    itself names, when both sides take part; and MRAs that recognise results for its groups
+    (``search.recognition.recognises``, the rule the agencies' matrix uses too)."""
+    named = list(req["accepts"])
+    if req["cb_accepted"] in ("yes", "partly"):
+        named.append("iecee-cb")
+    ids = [a for a in named if a in kb.arrangements
+           and lets_through(kb.arrangements[a], origin, market)]
+    ids += [a["id"] for a in kb.arrangements.values()
+            if a.get("type") in ("bilateral", "regional", "fta-chapter")
+            and recognises(a, origin, market, req["product_groups"])]
+    return list(dict.fromkeys(ids))
 
 
 # --- over a search backend ---------------------------------------------------------------------
@@ -379,7 +457,7 @@ def nomenclature_hits(backend, text: str) -> list[tuple[str, float]]:
     wanted = set(words(text))
     # An OR query also finds a code for one stray word ("car" → car coats): keep the codes
     # whose text holds most of the words.
-    need = max(1, math.ceil(0.6 * len(wanted)))
+    need = max(1, math.ceil(WEIGHTS["nomenclature_word_share"] * len(wanted)))
     return [(hit.record["code"], hit.score or 1.0) for hit in found.hits
             if len(hit.record.get("code", "")) >= 4
             and len(wanted & set(words(hit.record.get("description", "")))) >= need]
@@ -431,8 +509,18 @@ def _notification(record: dict, schemes: list[str], today: date) -> dict:
             "hs_codes": record.get("hs_codes", [])}
 
 
-def match(backend, kb: Knowledge, query: MatchQuery, today: date) -> dict:
-    """The whole answer for one product and market (labels are the caller's to translate)."""
+@dataclass
+class Understanding:
+    """What the matcher made of the question, shared by every market asked about."""
+
+    candidates: list[Candidate]
+    found: list[Found]
+    product: Product
+    assumptions: list[dict]
+    labels: dict[str, str | None]
+
+
+def understand(backend, kb: Knowledge, query: MatchQuery) -> Understanding:
     if not query.product.strip() and not query.hs:
         raise MatchError("nothing to match on")
     found = kb.index.find(query.product) if query.product.strip() else []
@@ -441,25 +529,62 @@ def match(backend, kb: Knowledge, query: MatchQuery, today: date) -> dict:
     candidates = classify(found, hs, nomenclature_hits(backend, text) if text else [],
                           notified_codes(backend, query.product) if query.product.strip()
                           else [])
-    top = leading(candidates)
-    codes = [c.code for c in top]
+    codes = [c.code for c in leading(candidates)]
     products = [f.product for f in found] or [p for c in codes for p in kb.products_for_hs(c)]
     products = list({p["id"]: p for p in products}.values())
     labels = {c.code: _label(backend, c.code) for c in candidates}
-    own, classes, categories = describe(products, query.product,
-                                        [labels[c] for c in codes if labels.get(c)], codes)
-    reqs = requirements(kb, query.market, codes, own, classes, categories)
+    product, assumptions = describe(products, query.product,
+                                    [labels[c] for c in codes if labels.get(c)], codes,
+                                    query.stated)
+    return Understanding(candidates, found, product, assumptions, labels)
+
+
+def for_market(backend, kb: Knowledge, u: Understanding, market: str, origin: str | None,
+               on: date) -> dict:
+    """The answer for one market: requirements, routes from the origin, what is changing."""
+    found = requirements(kb, market, u.product, on)
     return {
-        "hs_candidates": [{"code": c.code, "label": labels.get(c.code) or "",
+        "market": market,
+        **found,
+        "recognition_routes": routes(kb, found["requirements"], market, origin,
+                                     u.product.categories),
+        "notifications": changes(backend, kb, market, u.product.codes,
+                                 found["requirements"], on),
+        "covered": market in kb.by_market or any(m in kb.by_market for m in unions_of(market)),
+    }
+
+
+def questions(results: list[dict]) -> list[str]:
+    """The attributes whose answers would settle a conditional requirement, most needed
+    first: what the form asks."""
+    counts: dict[str, int] = defaultdict(int)
+    for result in results:
+        for req in [*result["requirements"], *result["upcoming"]]:
+            for name in req["if"]:
+                counts[name] += 1
+    return sorted(counts, key=lambda n: (-counts[n], n))
+
+
+def match(backend, kb: Knowledge, query: MatchQuery, today: date) -> dict:
+    """The whole answer for one product and one or several markets (labels are the caller's
+    to translate). With several markets, ``markets`` holds one answer each; the first is also
+    spread at the top level."""
+    u = understand(backend, kb, query)
+    on = query.on or today
+    results = [for_market(backend, kb, u, m, query.origin, on) for m in query.all_markets]
+    return {
+        "hs_candidates": [{"code": c.code, "label": u.labels.get(c.code) or "",
                            "score": round(c.score, 3), "via": sorted(c.via),
-                           "products": c.products} for c in candidates],
+                           "products": c.products} for c in u.candidates],
         "products": [{"id": f.product["id"], "name": f.name, "language": f.language,
-                      "score": f.score} for f in found],
-        "requirements": reqs,
-        "recognition_routes": routes(kb, reqs, query.market, query.origin),
-        "notifications": changes(backend, kb, query.market, codes, reqs, today),
-        "covered": query.market in kb.by_market or any(u in kb.by_market
-                                                       for u in unions_of(query.market)),
+                      "score": f.score} for f in u.found],
+        "attributes": u.product.attributes.as_dict(),
+        "attributes_said": u.product.attributes.said,
+        "assumptions": u.assumptions,
+        "questions": questions(results),
+        "date": on.isoformat(),
+        **{k: v for k, v in results[0].items() if k != "market"},
+        "markets": results if len(results) > 1 else [],
     }
 
 

@@ -83,7 +83,10 @@ def test_empty_pages_say_so(tmp_path, monkeypatch):
 
 # --- the coverage matrix, recomputed ------------------------------------------------------------
 
-def _side(parties: set[str], country: str) -> set[str]:
+def _side(parties: set[str], country: str, kind: str = "bilateral") -> set[str]:
+    # Members of a multilateral scheme or peer arrangement are countries: a union is never one.
+    if kind in ("multilateral", "peer"):
+        return parties & {country}
     unions = {u for u, members in UNION_MEMBERS.items() if country in members}
     return parties & ({country} | unions | set(UNION_MEMBERS.get(country, ())))
 
@@ -105,11 +108,13 @@ def _expected_cell(arrangements, exporter, market, sector) -> list[str]:
     out = []
     for a in arrangements:
         status = (a.get("status") or "").lower()
-        if any(w in status for w in ("policy", "superseded")):
+        if any(w in status for w in ("policy", "superseded", "cooperation", "terminated")):
             continue
         parties = {p["country"] for p in a["parties"]}
-        one, two = _side(parties, exporter), _side(parties, market)
+        one, two = _side(parties, exporter, a["type"]), _side(parties, market, a["type"])
         text = " ".join(a["sectors"]).lower()
+        if "explosive" in text:  # IECEx: another field, never electrical safety
+            continue
         if one and two and one != two and any(w in text for w in SECTOR_TEXT[sector]):
             out.append(a["id"])
     return sorted(out)
@@ -139,6 +144,10 @@ def test_matrix_knows_the_well_known_routes(client):
     assert "apec-tel-mra" in radio["KR"]["US"]
     assert "cn-bri-ca-cooperation" not in {a for row in cells.values() for ids in row.values()
                                            for a in ids}  # a policy, not a recognition
+    # IECEx is for equipment in explosive atmospheres; a union is never an IECEE member.
+    assert "iecex" not in {a for row in cells.values() for ids in row.values() for a in ids}
+    assert not cells["EU"]["CN"] or "iecee-cb" not in cells["EU"]["CN"]
+    assert "iecee-cb" in cells["DE"]["CN"]
 
 
 # --- indicators, recomputed -----------------------------------------------------------------
@@ -149,7 +158,7 @@ def _expected_indicators(records, country) -> dict:
         return sum(1 for b in bodies if role in b["roles"])
     by_type: dict[str, int] = {}
     for a in _kind(records, "arrangement"):
-        if _side({p["country"] for p in a["parties"]}, country):
+        if _side({p["country"] for p in a["parties"]}, country, a["type"]):
             by_type[a["type"]] = by_type.get(a["type"], 0) + 1
     return {"ncbs": count("ncb"), "cbtls": count("cbtl"),
             "iecex_bodies": sum(1 for b in bodies if {"iecex_cb", "iecex_extl"} & set(b["roles"])),

@@ -13,8 +13,14 @@ from pathlib import Path
 import pytest
 
 from crawlers.spiders.curated import CURATED
-from search.coverage import (BASELINE_FILE, FACTS, coverage, starting_unknowns, unknown_facts,
-                             verified_facts)
+from search.coverage import (
+    BASELINE_FILE,
+    FACTS,
+    coverage,
+    starting_unknowns,
+    unknown_facts,
+    verified_facts,
+)
 from search.markets import MARKETS
 from search.sqlite_backend import SqliteBackend
 from search.store import RecordStore
@@ -66,7 +72,7 @@ def test_union_schemes_count_for_members_and_a_cited_none_answers_a_group():
     schemes = [scheme("gcc-g", "GCC", ["electrical_safety"], mark="G"),
                scheme("sa-radio", "SA", ["radio_telecom"], mark="CITC"),
                scheme("sa-toys-none", "SA", ["toys"], mandatory="none"),
-               scheme("de-only", "DE", ["machinery"])]
+               scheme("ch-only", "CH", ["machinery"]), scheme("xx-only", "MN", ["machinery"])]
     report = coverage(schemes)
     sa = next(m for m in report["markets"] if m["market"] == "SA")
     assert sa["groups"] == ["electrical_safety", "radio_telecom"]
@@ -74,7 +80,7 @@ def test_union_schemes_count_for_members_and_a_cited_none_answers_a_group():
     assert (sa["schemes"], sa["inherited_schemes"], sa["unions"]) == (2, 1, ["GCC"])
     # The "none" statement has no facts to know: only the radio scheme's are counted.
     assert sa["fields"] == len(FACTS) and sa["unknown"] == len(FACTS) - 2
-    assert report["other_markets"] == ["DE"] and report["overall"]["schemes"] == 3
+    assert report["other_markets"] == ["MN"] and report["overall"]["schemes"] == 4
     assert report["baseline"] is None
 
 

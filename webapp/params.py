@@ -15,6 +15,7 @@ from werkzeug.exceptions import BadRequest
 
 from search import normalise as norm
 from search.agencies import ROLES, SECTORS, BodyQuery
+from search.attributes import Attributes
 from search.matcher import MatchQuery
 from search.notifications import SORTS as NOTIFICATION_SORTS
 from search.notifications import NotificationQuery
@@ -286,8 +287,33 @@ class Market(CountryCode):
                  "KR or DE, or EU, EAEU or GCC.")
 
 
+def _choice(allowed: tuple[str, ...], message) -> fields.Str:
+    return fields.Str(validate=_one_of(allowed, message))
+
+
+class Voltage(_Checked):
+    """A rated voltage or range in volts: ``230``, ``100-240``, ``5–20``."""
+
+    def check(self, value: str) -> tuple[float, float]:
+        found = re.fullmatch(r"(\d{1,6}(?:[.,]\d+)?)\s*(?:[-–~]\s*(\d{1,6}(?:[.,]\d+)?))?\s*v?",
+                             value.lower())
+        if not found:
+            raise ValidationError(_("“%(value)s” is not a voltage: give volts, such as 230 or "
+                                    "100-240.", value=value))
+        low = float(found[1].replace(",", "."))
+        high = float((found[2] or found[1]).replace(",", "."))
+        return (min(low, high), max(low, high))
+
+
+MAX_MARKETS = 8
+POWER = ("mains", "dc", "battery", "none")
+
+
 class MatchArgs(Schema):
-    """``product`` (any language) or ``hs``, the target ``market`` and the ``origin``."""
+    """``product`` (any language) or ``hs``, the target ``market`` (repeatable), the
+    ``origin``, the ``date`` asked about, and what is known of the product: ``radio``,
+    ``battery``, ``lithium``, ``children``, ``professional`` (yes/no), ``power`` (mains, dc,
+    battery, none; repeatable), ``voltage`` (volts or a range) and ``current`` (ac/dc)."""
 
     class Meta:
         unknown = EXCLUDE
@@ -295,9 +321,20 @@ class MatchArgs(Schema):
     product = fields.Str(load_default="", validate=Length(
         max=200, error=_l("The product description is too long: at most {max} characters.")))
     hs = HsPrefix(load_default=None)
-    market = Market(required=True, error_messages={
+    market = fields.List(Market(), required=True, validate=Length(
+        max=MAX_MARKETS, error=_l("Ask about at most {max} markets at once.")), error_messages={
         "required": _l("Say which market you want to sell in (market=KR, DE, EU …).")})
     origin = Market(load_default=None)
+    date = IsoDay(load_default=None)
+    radio = Flag(load_default=None)
+    battery = Flag(load_default=None)
+    lithium = Flag(load_default=None)
+    children = Flag(load_default=None)
+    professional = Flag(load_default=None)
+    power = fields.List(_choice(POWER, _l("Unknown power source “%(value)s”; choose from: "
+                                          "%(allowed)s.")), load_default=list)
+    voltage = Voltage(load_default=None)
+    current = _choice(("ac", "dc"), _l("“%(value)s” is neither ac nor dc."))
 
     @validates_schema
     def _something_to_match(self, data: dict, **kwargs) -> None:
@@ -308,17 +345,32 @@ class MatchArgs(Schema):
 _match_schema = MatchArgs()
 
 
+def _stated(data: dict) -> Attributes:
+    """What the form or the API says of the product; a voltage is AC or DC as ``current``
+    says, else as the power source or its size says (100–277 V is mains)."""
+    values = {k: data[k] for k in ("radio", "battery", "lithium", "children", "professional")
+              if data.get(k) is not None}
+    if data["power"]:
+        values["power"] = frozenset(data["power"])
+    volts = data.get("voltage")
+    if volts:
+        current = data.get("current") or (
+            "ac" if "mains" in data["power"] or 100 <= volts[1] <= 277 else "dc")
+        values["voltage_" + current] = volts
+        if current == "ac" and not data["power"]:
+            values["power"] = frozenset({"mains"})
+    return Attributes(**values, said={k: "form" for k in values})
+
+
 def match_query(args: MultiDict) -> MatchQuery:
     data = _load(_match_schema, args)
-    return MatchQuery(product=data["product"].strip(), hs=data["hs"], market=data["market"],
-                      origin=data["origin"])
+    markets = tuple(dict.fromkeys(data["market"]))
+    on = date.fromisoformat(data["date"]) if data.get("date") else None
+    return MatchQuery(product=data["product"].strip(), hs=data["hs"], market=markets[0],
+                      origin=data["origin"], markets=markets, on=on, stated=_stated(data))
 
 
 # --- agencies' view ---------------------------------------------------------------------------
-
-def _choice(allowed: tuple[str, ...], message) -> fields.Str:
-    return fields.Str(validate=_one_of(allowed, message))
-
 
 class BodyArgs(Schema):
     class Meta:
