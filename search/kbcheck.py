@@ -5,11 +5,10 @@ every market covering its product groups. Pure functions over loaded records, so
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from search.bodies import duplicate_bodies, normalised_name  # noqa: F401 (re-exported)
 from search.coverage import EXPECTED_GROUPS
 from search.markets import MARKETS, markets_for
 from search.provenance import record_problems
@@ -18,31 +17,8 @@ MATCHING = json.loads((Path(__file__).with_name("data") / "matching.json")
                       .read_text(encoding="utf-8"))
 CLASSES = frozenset(MATCHING["classes"])
 REQUIRED_GROUPS = EXPECTED_GROUPS  # every market answers for these: a scheme, or a cited "none"
-# Words of a body's name that say nothing about which body it is.
-_NAME_NOISE = re.compile(r"\b(the|of|and|for|ltd|limited|inc|gmbh|co|corp|corporation|"
-                         r"company|sa|ag|srl|llc|plc|pvt|private)\b")
-
-
 def of_kind(records: list[dict], kind: str) -> list[dict]:
     return [r for r in records if r["kind"] == kind]
-
-
-def normalised_name(name: str) -> str:
-    """A body's name for comparison: folded, without what is in brackets, legal forms or
-    punctuation ("CSA Group" and "CSA Group Testing & Certification Inc." stay apart; "UL LLC"
-    and "UL, LLC" do not)."""
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    text = re.sub(r"\(.*?\)", " ", text)
-    text = _NAME_NOISE.sub(" ", re.sub(r"[^a-z0-9]+", " ", text))
-    return " ".join(text.split())
-
-
-def duplicate_bodies(bodies: list[dict]) -> list[str]:
-    seen: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for body in bodies:
-        seen[(normalised_name(body["name"]), body["country"])].append(body["id"])
-    return [f"bodies {', '.join(ids)}: one body ({name!r}, {country}) in several records"
-            for (name, country), ids in sorted(seen.items()) if len(ids) > 1]
 
 
 def link_problems(records: list[dict]) -> list[str]:

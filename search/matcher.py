@@ -27,6 +27,7 @@ from datetime import date
 from search import normalise as norm
 from search.analysis import fold
 from search.attributes import MATCHING, Attributes, electric, from_record, read, settle
+from search.bodies import merge_bodies
 from search.links import scheme_link
 from search.markets import markets_for, members_of, unions_of
 from search.query import SearchRequest, Term
@@ -83,7 +84,8 @@ class Knowledge:
             self.by_market[scheme["market"]].append(scheme)
         self.regulations = {r["id"]: r for r in by_kind["regulation"]}
         self.arrangements = {a["id"]: a for a in by_kind["arrangement"]}
-        self.bodies = by_kind["body"]
+        # One record per body, whichever sources name it (curated, the IECEE listings).
+        self.bodies, self.body_alias = merge_bodies(by_kind["body"])
         self.bodies_for_scheme: dict[str, list[dict]] = defaultdict(list)
         for body in self.bodies:
             for scheme_id in body.get("schemes", []):

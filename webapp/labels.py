@@ -148,6 +148,25 @@ FIELD_LABELS = {
     "names": _l("Names"),
     "bodies": _l("Bodies"),
     "scope": _l("Scope (HS codes, categories, keywords)"),
+    "classes": _l("Product classes covered"),
+    "listed_only": _l("Only the products it lists"),
+    "conditions": _l("Conditions on the product"),
+    "exclusions": _l("Exclusions"),
+    "applies_from": _l("Applies from"),
+    "applies_until": _l("Applies until"),
+    "superseded_by": _l("Replaced by"),
+    "absorbs": _l("Includes the requirements of"),
+    "steps": _l("What to do"),
+    "read_at": _l("Read from a copy at"),
+    "publisher": _l("Publisher"),
+    "publisher_kind": _l("Kind of publisher"),
+    "quote": _l("Quote"),
+    "translation": _l("Translation"),
+    "attributes": _l("What every such product is"),
+    "field": _l("Field"),
+    "repealed_on": _l("Repealed on"),
+    "ncb": _l("National Certification Body"),
+    "accreditation": _l("Accreditation"),
 }
 
 PRODUCT_GROUP_LABELS = {
@@ -158,8 +177,37 @@ PRODUCT_GROUP_LABELS = {
     "machinery": _l("Machinery"),
     "energy_efficiency": _l("Energy efficiency"),
     "medical_devices": _l("Medical devices"),
+    "batteries": _l("Batteries"),
+    "hazardous_substances": _l("Hazardous substances"),
+    "e_waste": _l("Electrical and electronic waste"),
+    "general_safety": _l("General product safety"),
     "other": _l("Other products"),
 }
+# What an exporter does for a requirement, in the order it is done.
+STEP_LABELS = {
+    "test": _l("Test"), "declare": _l("Declare conformity"), "certify": _l("Get certified"),
+    "mark": _l("Mark the product"), "label": _l("Label the product"),
+    "register": _l("Register"), "representative": _l("Appoint a local representative"),
+    "report": _l("Report"),
+}
+# The questions that settle a conditional requirement, one per product attribute.
+ATTRIBUTE_QUESTIONS = {
+    "radio": _l("Does it have a radio (Wi-Fi, Bluetooth, mobile network, NFC, remote control)?"),
+    "power": _l("Does it work on electricity (mains, battery or an external supply)?"),
+    "voltage_ac": _l("Is it rated for mains or other AC voltage (50–1000 V)?"),
+    "voltage_dc": _l("Is it rated for a DC voltage of 75 V or more?"),
+    "battery": _l("Does it contain a battery?"),
+    "lithium": _l("Is its battery lithium-based?"),
+    "children": _l("Is it designed or intended for children under 14 to play with?"),
+    "professional": _l("Is it for professional use only?"),
+}
+ATTRIBUTE_NAMES = {
+    "radio": _l("radio"), "power": _l("power source"), "voltage_ac": _l("AC voltage"),
+    "voltage_dc": _l("DC voltage"), "battery": _l("battery"), "lithium": _l("lithium battery"),
+    "children": _l("for children"), "professional": _l("professional use"),
+}
+POWER_LABELS = {"mains": _l("mains"), "dc": _l("external DC or USB supply"),
+                "battery": _l("battery"), "none": _l("not electric")}
 
 VALUE_LABELS = {
     "type": {
@@ -197,6 +245,16 @@ VALUE_LABELS = {
     "cb_accepted": {
         "yes": _l("Yes"), "no": _l("No"), "partly": _l("Partly"), "unknown": _l("Not known"),
     },
+    "step": STEP_LABELS,
+    "attribute": ATTRIBUTE_NAMES,
+    "power": POWER_LABELS,
+    "publisher_kind": {
+        "authority": _l("the authority"), "legislation": _l("the legislation"),
+        "scheme_owner": _l("the scheme owner"), "recognised_body": _l("a recognised body"),
+        "consultancy": _l("a consultancy or test laboratory"),
+        "trade_association": _l("a trade association"), "press": _l("the press"),
+        "academic": _l("an academic source"), "other": _l("another source"),
+    },
 }
 
 # Fields holding country codes (shown with their CLDR name) and ids of other records (linked).
@@ -204,7 +262,7 @@ COUNTRY_FIELDS = frozenset({"member", "market", "jurisdiction", "country"})
 LANGUAGE_FIELDS = frozenset({"language"})
 ID_FIELDS = frozenset(
     {"related", "joint_symbols", "base_symbol", "parent_symbol", "regulations", "arrangements",
-     "schemes", "accepts", "bodies"}
+     "schemes", "accepts", "bodies", "absorbs", "superseded_by", "ncb", "products"}
 )
 
 
@@ -227,6 +285,28 @@ def value_label(field: str, value: object) -> str | None:
     """The label of a coded value, or None when the value is free text."""
     label = VALUE_LABELS.get(field, {}).get(value) if isinstance(value, str) else None
     return str(label) if label is not None else None
+
+
+def attribute_name(name: str) -> str:
+    return str(ATTRIBUTE_NAMES.get(name, name))
+
+
+def attribute_question(name: str) -> str:
+    return str(ATTRIBUTE_QUESTIONS.get(name, name))
+
+
+def attribute_value(name: str, value: object) -> str:
+    """A product attribute as read: yes/no, power sources, a voltage range, or none."""
+    if isinstance(value, bool):
+        return str(_l("yes") if value else _l("no"))
+    if name == "power" and isinstance(value, list):
+        return ", ".join(str(POWER_LABELS.get(v, v)) for v in value)
+    if isinstance(value, list):
+        if not value:
+            return str(_l("none"))
+        low, high = value
+        return f"{low:g} V" if low == high else f"{low:g}–{high:g} V"
+    return str(value)
 
 
 def kind_label(kind: str) -> str:

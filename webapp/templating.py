@@ -6,6 +6,7 @@ import re
 
 from flask import Flask
 
+from search import provenance
 from webapp import labels
 
 _URL = re.compile(r"(https?|ftp)://\S+\Z")
@@ -44,5 +45,8 @@ def init_app(app: Flask) -> None:
         kind_label=labels.kind_label, kind_name=labels.kind_name, kind_count=labels.kind_count,
         facet_labels=labels.FACET_LABELS, country_fields=labels.COUNTRY_FIELDS,
         id_fields=labels.ID_FIELDS, language_fields=labels.LANGUAGE_FIELDS,
-        fact_state=labels.fact_state,
+        fact_state=labels.fact_state, attr_name=labels.attribute_name,
+        attr_question=labels.attribute_question, attr_value=labels.attribute_value,
+        read_from_copy=provenance.read_from_copy, source_verifies=provenance.verifies,
     )
+    app.jinja_env.filters["attr_name"] = labels.attribute_name

@@ -10,34 +10,47 @@ from search.matcher import MatchQuery, match
 from webapp.extensions import marketpass
 from webapp.i18n import country_name
 from webapp.knowledge import knowledge
+from webapp.labels import ATTRIBUTE_QUESTIONS
 from webapp.params import match_query
 
 bp = Blueprint("match", __name__)
 api = Blueprint("match_api", __name__)
 
+
 def _why(reason: dict) -> str:
     labels = {"hs": _("HS code %(code)s falls under %(value)s in its scope"),
               "category": _("IECEE category %(value)s is in its scope"),
               "keyword": _("its scope names “%(value)s”"),
+              "product": _("the act lists this product"),
               "class": _("its scope covers “%(value)s”")}
     return labels[reason["by"]] % {"code": reason.get("code", ""), "value": reason["value"]}
 
 
-def answer(query: MatchQuery) -> dict:
-    result = match(marketpass.backend, knowledge(), query, marketpass.settings.today_date())
-    for req in result["requirements"]:
+def _label(result: dict) -> None:
+    """Words for what the matcher returns as codes: reasons, countries, open questions."""
+    for req in [*result["requirements"], *result["upcoming"]]:
         for reason in req["why"]:
             reason["text"] = _why(reason)
         req["inherited_from_name"] = country_name(req["inherited_from"]) \
             if req["inherited_from"] else None
+        req["if_text"] = [str(ATTRIBUTE_QUESTIONS.get(q, q)) for q in req["if"]]
+    result["market_name"] = country_name(result["market"]) if "market" in result else None
+
+
+def answer(query: MatchQuery) -> dict:
+    result = match(marketpass.backend, knowledge(), query, marketpass.settings.today_date())
+    for each in [result, *result["markets"]]:
+        _label(each)
     return {
         "query": {"product": query.product, "hs": query.hs, "market": query.market,
-                  "origin": query.origin},
+                  "markets": list(query.all_markets), "origin": query.origin,
+                  "date": result["date"]},
         "market": {"code": query.market, "name": country_name(query.market),
                    "covered_as": [m for m in markets_for(query.market) if m in MARKETS]},
         "origin": {"code": query.origin, "name": country_name(query.origin)}
         if query.origin else None,
         **result,
+        "question_texts": {q: str(ATTRIBUTE_QUESTIONS.get(q, q)) for q in result["questions"]},
     }
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from search.links import links_of
 from search.records import KINDS
 from webapp import present
 from webapp.extensions import marketpass
+from webapp.knowledge import knowledge
 from webapp.labels import record_fields
 from webapp.params import search_request
 
@@ -35,7 +36,10 @@ def about_data() -> str:
 
 
 @bp.get("/records/<path:record_id>")
-def record(record_id: str) -> str:
+def record(record_id: str) -> str | Response:
+    merged_into = knowledge().body_alias.get(record_id)
+    if merged_into:  # one page per body, whichever source named it
+        return redirect(url_for("pages.record", record_id=merged_into), code=301)
     data = marketpass.backend.get(record_id)
     if data is None:
         abort(404, _("There is no record with the identifier “%(id)s”.", id=record_id))
