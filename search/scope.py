@@ -150,9 +150,9 @@ def verdict(scheme: dict, product: Product, on: date) -> Verdict:
     if holds is False:
         return Verdict("not", reasons, because=[{"attribute": k, "needs": v}
                                                 for k, v in failed])
-    questions = list(dict.fromkeys([*pending, *questions]))
-    if not reasons:  # only a class that depends on an unknown attribute
+    if not reasons:  # only a class that depends on an unknown attribute: ask about it
         holds = None
+        questions = list(dict.fromkeys([*pending, *questions]))
     until = scheme.get("applies_until")
     if until and date.fromisoformat(until) < on:
         return Verdict("ended", reasons)
