@@ -252,6 +252,29 @@ def test_iecee_parser_reads_other_layouts_and_reports_pages_without_a_listing():
     assert spider.crawler.stats.get_value("marketpass/faults") == 1
 
 
+def test_iecee_listings_split_over_pages_are_read_in_full_with_each_cbtls_ncb():
+    from crawlers.spiders.iecee_members import IeceeMembersSpider
+
+    spider = spider_of(IeceeMembersSpider)
+    first = (b"<table><tr><th>Country</th><th>NCB</th><th>CBTL</th><th>Categories</th></tr>"
+             b"<tr><td>Austria</td><td>OVE</td><td>TUV AUSTRIA Services GmbH</td>"
+             b"<td>MEAS, OFF, TRON</td></tr></table>"
+             b"<p><a href='/cbtl?page=2'>Next</a></p>")
+    items = list(spider.parse(TextResponse(url="https://www.iecee.org/cbtl?page=1", body=first)))
+    bodies, follow = items[:-1], items[-1]
+    assert [(b["name"], b["roles"], b["ncb"], b["categories"]) for b in bodies] == [
+        ("TUV AUSTRIA Services GmbH", ["cbtl"], "iecee-ncb-at-ove", ["MEAS", "OFF", "TRON"])]
+    assert follow.url == "https://www.iecee.org/cbtl?page=2"
+    last = (b"<table><tr><th>Member country</th><th>Member Body</th><th>Status</th></tr>"
+            b"<tr><td>Serbia</td><td>ISS</td><td>non-voting (from 2024)</td></tr></table>"
+            b"<link rel='next' href='?page=3'>")
+    items = list(spider.parse(TextResponse(url="https://www.iecee.org/members", body=last)))
+    assert items[0]["status"] == "non-voting (from 2024)" and items[0]["roles"] == ["member_body"]
+    assert items[1].url == "https://www.iecee.org/members?page=3"
+    end = b"<table><tr><th>Country</th><th>NCB</th></tr><tr><td>Japan</td><td>JET</td></tr></table>"
+    assert len(list(spider.parse(TextResponse(url="https://www.iecee.org/z", body=end)))) == 1
+
+
 @pytest.mark.parametrize("name", ["iecee_members", "wto_documents"])
 def test_spiders_without_a_fixed_address_read_the_pages_they_are_given(name):
     cls = SPIDERS[name]

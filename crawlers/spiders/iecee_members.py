@@ -13,15 +13,20 @@ Structure assumed (from public descriptions of the listings, kept tolerant): one
 tables whose header row names a country column ("Country", "Member country") and a body column
 ("NCB", "National Certification Body", "CBTL", "Member Body", "Name"); a row with an empty
 country cell continues the country above; a column of categories ("Categories", "Accepted
-categories") is read when present, as IECEE category codes (CABL, HOUS, OFF, …). The role comes
-from the body column's header. Tables without those columns are ignored; a page with none is a
-fault. Every body is marked unverified unless the listing is dated: the recorded one is not.
+categories") is read when present, as IECEE category codes (CABL, HOUS, OFF, …); in a CBTL
+listing, a column naming the laboratory's NCB links the two records; a "Status" column
+(voting, non-voting, suspended …) is kept as the body's status. The role comes from the body
+column's header. Tables without those columns are ignored; a page with none is a fault. A
+listing split over pages is read in full: the spider follows its "next" link (``rel=next``, or
+a link reading Next, ›, ») until there is none. Every body is marked unverified unless the
+listing is dated: the recorded ones are not.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from urllib.parse import urlparse
 
 from crawlers.spiders.base import MarketPassSpider
 from search import normalise as norm
@@ -35,6 +40,9 @@ BODY_ROLES = {  # header → role recorded on the body (the records' role vocabu
 }
 ROLE_NAMES = {"ncb": "IECEE NCB", "cbtl": "IECEE CBTL", "member_body": "IECEE member body"}
 CATEGORIES = ("categories", "accepted categories", "product categories")
+NCB_OF_CBTL = ("ncb", "national certification body", "associated ncb", "recognised by ncb")
+STATUS = ("status", "membership", "membership status")
+NEXT = ("next", "next page", "›", "»", ">", "suivant", "下一页")
 _CATEGORY = re.compile(r"\b[A-Z][A-Z0-9]{1,4}\b")
 
 
@@ -58,27 +66,44 @@ class IeceeMembersSpider(MarketPassSpider):
                 yield body
         if found:
             self.page_ok()
+            if following := self.next_page(response):
+                yield response.follow(following, callback=self.parse, errback=self.on_error)
         else:
             self.fault(response.url, "no table with a country and a body column")
+
+    @staticmethod
+    def next_page(response) -> str | None:
+        """The next page of a listing split over pages, if the page links one."""
+        href = response.css("a[rel~=next]::attr(href), link[rel~=next]::attr(href)").get()
+        if href:
+            return href
+        for link in response.css("a[href]"):
+            if _cell(link).lower() in NEXT:
+                return link.attrib["href"]
+        return None
 
     def bodies(self, table, cited: str) -> Iterator[dict]:
         headers = [_cell(th).lower() for th in table.css("thead th, tr:first-child th")]
         country_col = next((i for i, h in enumerate(headers) if h in COUNTRY), None)
-        body_col = next((i for i, h in enumerate(headers) if h in BODY_ROLES), None)
+        # A CBTL listing also names each laboratory's NCB: the laboratory is the row's body.
+        body_col = next((i for role in ("cbtl", "member_body", "ncb") for i, h in
+                         enumerate(headers) if BODY_ROLES.get(h) == role), None)
         if country_col is None or body_col is None:
             return
         role = BODY_ROLES[headers[body_col]]
-        category_col = next((i for i, h in enumerate(headers) if h in CATEGORIES), None)
+        columns = {"categories": _column(headers, CATEGORIES), "status": _column(headers, STATUS),
+                   "ncb": _column(headers, NCB_OF_CBTL, skip=body_col) if role == "cbtl"
+                   else None}
         country = None
         for row in table.css("tbody tr") or table.css("tr")[1:]:
             cells = [_cell(td) for td in row.css("td")]
             if len(cells) <= max(country_col, body_col):
                 continue
             country = cells[country_col] or country
-            if record := self._body(country, cells, body_col, category_col, role, cited):
+            if record := self._body(country, cells, body_col, columns, role, cited):
                 yield record
 
-    def _body(self, country, cells, body_col, category_col, role, cited) -> dict | None:
+    def _body(self, country, cells, body_col, columns, role, cited) -> dict | None:
         name = cells[body_col]
         try:
             code = norm.country(country or "")
@@ -86,21 +111,45 @@ class IeceeMembersSpider(MarketPassSpider):
             self.logger.warning("skipping IECEE row %r: %s", cells, exc)
             self.crawler.stats.inc_value("marketpass/items_skipped")
             return None
-        categories = (_CATEGORY.findall(cells[category_col])
-                      if category_col is not None and category_col < len(cells) else [])
-        return {
+        value = {k: cells[i] if i is not None and i < len(cells) else "" for k, i in
+                 columns.items()}
+        record = {
             "kind": "body",
             **self.provenance(cited),
-            "id": f"iecee-{role.rsplit('_')[-1]}-{code.lower()}-{_slug(name)}",
+            "id": body_id(role, code, name),
             "name": name,
             "country": code,
             "roles": [role],
-            "categories": categories,
+            "categories": _CATEGORY.findall(value["categories"]),
             "arrangements": ["iecee-cb"],
-            "sources": [{"url": cited,
+            "sources": [{"url": cited, **_publisher(cited),
                          "supports": f"{name} listed as {ROLE_NAMES[role]} for {country}"}],
             "verified": False,
         }
+        if value["ncb"]:
+            record["ncb"] = body_id("ncb", code, value["ncb"])
+        if value["status"]:
+            record["status"] = value["status"]
+        return record
+
+
+# The scheme owner's own sites, old and new; a listing read elsewhere is someone's copy.
+IECEE_HOSTS = ("iecee.org", "iecee.com", "cbscheme.com")
+
+
+def _publisher(url: str) -> dict:
+    host = urlparse(url).hostname or ""
+    if any(host == h or host.endswith("." + h) for h in IECEE_HOSTS):
+        return {"publisher": "IECEE", "publisher_kind": "scheme_owner"}
+    return {"publisher": host, "publisher_kind": "other"}
+
+
+def body_id(role: str, country: str, name: str) -> str:
+    return f"iecee-{role.rsplit('_')[-1]}-{country.lower()}-{_slug(name)}"
+
+
+def _column(headers: list[str], names: tuple[str, ...], skip: int | None = None) -> int | None:
+    return next((i for i, h in enumerate(headers) if h in names and i != skip), None)
 
 
 def _cell(selector) -> str:
