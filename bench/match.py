@@ -3,11 +3,13 @@
 The index holds the curated knowledge base and the HS nomenclature (replayed from their bundled
 sources) and 100,000 synthetic notifications (``bench.corpus``, fixed seed, labelled as such).
 Questions are product names from the vocabulary in its six languages, HS codes, and a few
-phrasings of our own, for random markets of the 31 and origins; each is answered through Flask's
-test client (server time, no network).
+phrasings of our own (with voltages and negations), for random markets of the knowledge base
+and origins, a third of them with the form's answers (power, voltage, radio); each is answered
+through Flask's test client (server time, no network). A second set asks about three markets at
+once (the product × market table).
 
 ``python -m bench.match [--records N] [--requests N]`` adds ``sqlite_match_p95_ms`` (and its
-p50) to ``bench/results/latest.json``.
+p50) and ``sqlite_match_3_markets_p95_ms`` to ``bench/results/latest.json``.
 """
 
 from __future__ import annotations
@@ -32,7 +34,11 @@ from tests.replay import replay
 
 ORIGINS = ("CN", "DE", "US", "JP", "KR", "VN", "IN", "TR", "MX")
 PHRASES = ("phone chargers fast 65W", "wireless earbuds", "lithium cells 18650", "e-kettle",
-           "notebook PC", "extension lead", "kids ride on car", "smart watch", "LED strip")
+           "notebook PC", "extension lead", "kids ride on car", "smart watch", "LED strip",
+           "electric kettle, 2200 W, 230 V AC", "power bank 10000 mAh, 5-20 V DC, no radio",
+           "无无线功能的电水壶 220V", "колонка без Bluetooth", "lampe LED sans Wi-Fi 230 V")
+ANSWERS = ([("power", "mains"), ("voltage", "230")], [("radio", "no")],
+           [("power", "battery"), ("radio", "yes")], [("children", "yes")])
 
 
 def knowledge() -> list[dict]:
@@ -43,7 +49,8 @@ def knowledge() -> list[dict]:
     return out
 
 
-def questions(kb: list[dict], n: int, rng: random.Random) -> list[str]:
+def questions(kb: list[dict], n: int, rng: random.Random,
+              markets_per_question: int = 1) -> list[str]:
     names = [name for r in kb if r["kind"] == "product"
              for names in r["names"].values() for name in names]
     codes = [code for r in kb if r["kind"] == "product" for code in r["hs_codes"]]
@@ -52,8 +59,9 @@ def questions(kb: list[dict], n: int, rng: random.Random) -> list[str]:
         ask = ([("hs", rng.choice(codes))] if i % 5 == 0 else
                [("product", rng.choice(PHRASES))] if i % 5 == 1 else
                [("product", rng.choice(names))])
-        out.append(urlencode([*ask, ("market", rng.choice(MARKETS)),
-                              ("origin", rng.choice(ORIGINS))]))
+        answers = rng.choice(ANSWERS) if i % 3 == 2 else []
+        markets = [("market", m) for m in rng.sample(MARKETS, markets_per_question)]
+        out.append(urlencode([*ask, *markets, *answers, ("origin", rng.choice(ORIGINS))]))
     return out
 
 
@@ -64,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     kb = knowledge()
     urls = questions(kb, args.requests, random.Random(SEED + 3))
+    tables = questions(kb, args.requests // 3, random.Random(SEED + 4), markets_per_question=3)
     with tempfile.TemporaryDirectory(prefix="marketpass-bench-") as tmp:
         os.environ.update(MARKETPASS_DB=str(Path(tmp) / "store.db"), MARKETPASS_SEARCH_URL="",
                           MARKETPASS_TODAY="2025-06-01")
@@ -74,12 +83,15 @@ def main(argv: list[str] | None = None) -> int:
         client = create_app({"BACKEND": backend}).test_client()
         timed(client, "/api/v1/match?product=charger&market=KR")  # columns and knowledge load
         samples = [timed(client, f"/api/v1/match?{q}") for q in urls]
+        three = [timed(client, f"/api/v1/match?{q}") for q in tables]
         backend.close()
     p50, p95 = _ms(samples)
     figures = {"match_bench_records": args.records + len(kb), "match_bench_requests": len(urls),
-               "sqlite_match_p50_ms": p50, "sqlite_match_p95_ms": p95}
+               "sqlite_match_p50_ms": p50, "sqlite_match_p95_ms": p95,
+               "sqlite_match_3_markets_p95_ms": _ms(three)[1]}
     merge_results(figures)
-    print(f"target: p95 ≤ 50 ms; written to {RESULTS}")
+    print(figures)
+    print(f"target: p95 ≤ 30 ms (one market); written to {RESULTS}")
     return 0
 
 

@@ -92,16 +92,34 @@ def _tokens(clause: str) -> list[str]:
     return _TOKEN.findall(_CJK_EDGE.sub(" ", clause))
 
 
-def _phrase_at(tokens: list[str], i: int, phrases: tuple[str, ...]) -> int:
-    """Length in tokens of a phrase of the list starting at token i (0 when none). A
-    Cyrillic or Arabic word also matches by its beginning (case endings: радиомодуля)."""
-    for phrase in phrases:
+@functools.cache
+def _phrases(name: str) -> dict[str, list[list[str]]]:
+    """The phrases of a word list by their first word, longest first."""
+    out: dict[str, list[list[str]]] = {}
+    for phrase in sorted(_words(name), key=lambda p: -len(p.split())):
         parts = phrase.split()
-        window = tokens[i:i + len(parts)]
-        if len(window) < len(parts):
-            continue
-        if all(_same_word(t, p) for t, p in zip(window, parts, strict=True)):
-            return len(parts)
+        out.setdefault(parts[0], []).append(parts)
+    return out
+
+
+def _keys(token: str) -> set[str]:
+    """The first words a phrase may start with to match this token (see ``_same_word``)."""
+    keys = {token, token.rstrip("s"), token.split("-")[0]}
+    if not token.isascii():
+        keys.update(token[:n] for n in range(4, len(token)))
+    return keys
+
+
+def _phrase_at(tokens: list[str], i: int, name: str) -> int:
+    """Length in tokens of a phrase of the list ``name`` starting at token i (0 when none).
+    A Cyrillic or Arabic word also matches by its beginning (case endings: радиомодуля)."""
+    index = _phrases(name)
+    for key in _keys(tokens[i]):
+        for parts in index.get(key, ()):
+            window = tokens[i:i + len(parts)]
+            if len(window) == len(parts) and all(
+                    _same_word(t, w) for t, w in zip(window, parts, strict=True)):
+                return len(parts)
     return 0
 
 
@@ -121,17 +139,17 @@ def _radio_in(clause: str) -> list[bool]:
     window = MATCHING["words"]["negation_window"]
     negated_until = -1
     while i < len(tokens):
-        n = _phrase_at(tokens, i, _words("radio"))  # first: "sans fil" is a radio word
+        n = _phrase_at(tokens, i, "radio")  # first: "sans fil" is a radio word
         if n:
             after = tokens[i + n] if i + n < len(tokens) else ""
             found.append(i > negated_until and after not in _words("negation_after"))
             i += n
             continue
-        n = _phrase_at(tokens, i, _words("no_radio"))
+        n = _phrase_at(tokens, i, "no_radio")
         if n:
             found.append(False)
         else:
-            n = _phrase_at(tokens, i, _words("negation")) or int(
+            n = _phrase_at(tokens, i, "negation") or int(
                 any(tokens[i].endswith(w) for w in _words("negation_cjk")))
             if n:
                 negated_until = i + n - 1 + window
@@ -162,7 +180,7 @@ def read_radio(text: str) -> bool | None:
 def _has(folded: str, tokens: list[str], name: str) -> str | None:
     """The first word or phrase of a list found in the text (CJK lists by substring)."""
     for i in range(len(tokens)):
-        n = _phrase_at(tokens, i, _words(name))
+        n = _phrase_at(tokens, i, name)
         if n:
             return " ".join(tokens[i:i + n])
     for word in _words(name + "_cjk"):

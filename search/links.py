@@ -8,6 +8,7 @@ says why, so a reader can judge it: these are candidates, not legal findings.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -48,29 +49,37 @@ def act_numbers(identifier: str) -> list[str]:
     return _ACT_NUMBER.findall(identifier) or [identifier.strip()]
 
 
-def _named(text: str, identifiers: Iterable[str]) -> list[str]:
-    folded = " ".join(text.split()).casefold()
+@functools.lru_cache(maxsize=4096)
+def _pattern(number: str) -> re.Pattern:
+    return re.compile(rf"(?<![\w/]){re.escape(number.casefold())}(?![\w/])")
+
+
+def _named(folded: str, identifiers: Iterable[str]) -> list[str]:
     found = []
     for identifier in identifiers:
         for number in act_numbers(identifier):
-            if number and re.search(rf"(?<![\w/]){re.escape(number.casefold())}(?![\w/])", folded):
+            if number and _pattern(number).search(folded):
                 found.append(identifier)
                 break
     return sorted(set(found))
 
 
-def _text(notification: dict) -> str:
-    return "\n".join(str(notification.get(f) or "") for f in _TEXT_FIELDS)
+def folded_text(notification: dict) -> str:
+    """The notification's texts as act numbers are looked for in them (once per notification:
+    it is compared with every scheme of its market)."""
+    text = "\n".join(str(notification.get(f) or "") for f in _TEXT_FIELDS)
+    return " ".join(text.split()).casefold()
 
 
 def _reasons(notification: dict, hs: list[str], categories: list[str],
-             identifiers: list[str]) -> list[dict]:
+             identifiers: list[str], folded: str | None = None) -> list[dict]:
     reasons = []
     if codes := _hs_overlap(notification.get("hs_codes", []), hs):
         reasons.append({"type": "hs", "values": codes})
     if codes := _ics_overlap(notification.get("ics_codes", []), categories):
         reasons.append({"type": "ics", "values": codes})
-    if named := _named(_text(notification), identifiers):
+    if identifiers and (named := _named(
+            folded if folded is not None else folded_text(notification), identifiers)):
         reasons.append({"type": "named", "values": named})
     return reasons
 
@@ -87,13 +96,16 @@ def _link(record: dict, reasons: list[dict]) -> dict:
     return {"id": record["id"], "kind": record["kind"], "title": title, "reasons": reasons}
 
 
-def scheme_link(notification: dict, scheme: dict, regulations: dict[str, dict]) -> dict | None:
-    """The link from a notification to a scheme, if any; "none" statements are never linked."""
-    if scheme.get("mandatory") == "none" or scheme["market"] not in notification_markets(
-            notification):
+def scheme_link(notification: dict, scheme: dict, regulations: dict[str, dict],
+                markets: set[str] | None = None, folded: str | None = None) -> dict | None:
+    """The link from a notification to a scheme, if any; "none" statements are never linked.
+    ``markets`` and ``folded`` (the notification's markets and folded text) may be given by a
+    caller comparing one notification with many schemes."""
+    if scheme.get("mandatory") == "none" or scheme["market"] not in (
+            markets if markets is not None else notification_markets(notification)):
         return None
     reasons = _reasons(notification, scheme.get("hs_prefixes", []), scheme.get("categories", []),
-                       _scheme_identifiers(scheme, regulations))
+                       _scheme_identifiers(scheme, regulations), folded)
     return _link(scheme, reasons) if reasons else None
 
 

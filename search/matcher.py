@@ -28,7 +28,7 @@ from search import normalise as norm
 from search.analysis import fold
 from search.attributes import MATCHING, Attributes, electric, from_record, read, settle
 from search.bodies import merge_bodies
-from search.links import scheme_link
+from search.links import folded_text, notification_markets, scheme_link
 from search.markets import markets_for, members_of, unions_of
 from search.query import SearchRequest, Term
 from search.recognition import lets_through, recognises
@@ -84,6 +84,8 @@ class Knowledge:
             self.by_market[scheme["market"]].append(scheme)
         self.regulations = {r["id"]: r for r in by_kind["regulation"]}
         self.arrangements = {a["id"]: a for a in by_kind["arrangement"]}
+        self.mras = [a for a in self.arrangements.values()
+                     if a.get("type") in ("bilateral", "regional", "fta-chapter")]
         # One record per body, whichever sources name it (curated, the IECEE listings).
         self.bodies, self.body_alias = merge_bodies(by_kind["body"])
         self.bodies_for_scheme: dict[str, list[dict]] = defaultdict(list)
@@ -425,9 +427,7 @@ def _route_ids(kb: Knowledge, req: dict, market: str, origin: str) -> list[str]:
         named.append("iecee-cb")
     ids = [a for a in named if a in kb.arrangements
            and lets_through(kb.arrangements[a], origin, market)]
-    ids += [a["id"] for a in kb.arrangements.values()
-            if a.get("type") in ("bilateral", "regional", "fta-chapter")
-            and recognises(a, origin, market, req["product_groups"])]
+    ids += [a["id"] for a in kb.mras if recognises(a, origin, market, req["product_groups"])]
     return list(dict.fromkeys(ids))
 
 
@@ -490,7 +490,11 @@ def changes(backend, kb: Knowledge, market: str, codes: list[str], found: list[d
     notes: dict[str, dict] = {}
     for request in filter(None, (by_code, recent)):
         for hit in backend.search(request).hits:
-            linked = [s["id"] for s in schemes if scheme_link(hit.record, s, kb.regulations)]
+            if hit.id in notes:
+                continue
+            markets, folded = notification_markets(hit.record), folded_text(hit.record)
+            linked = [s["id"] for s in schemes
+                      if scheme_link(hit.record, s, kb.regulations, markets, folded)]
             if request is by_code or linked:
                 notes.setdefault(hit.id, _notification(hit.record, linked, today))
     # Open ones first, the soonest deadline first; then the others, newest first.

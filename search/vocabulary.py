@@ -114,6 +114,26 @@ class ProductIndex:
                       for p in products for lang, texts in p.get("names", {}).items()
                       for text in texts]
         self.known = {w for name in self.names for w in name.words}
+        # Names by the words they hold, and vocabulary words by length: a query is compared
+        # only with names sharing a word, and a misspelt word only with words of a length
+        # one or two letters away.
+        self.by_word: dict[str, list[int]] = {}
+        for i, name in enumerate(self.names):
+            for w in set(name.words):
+                self.by_word.setdefault(w, []).append(i)
+        self.by_length: dict[int, list[str]] = {}
+        for w in self.known:
+            self.by_length.setdefault(len(w), []).append(w)
+        self._near_cache: dict[str, frozenset[str]] = {}
+
+    def _near_words(self, word: str) -> frozenset[str]:
+        found = self._near_cache.get(word)
+        if found is None:
+            found = frozenset(k for n in range(len(word) - 2, len(word) + 3)
+                              for k in self.by_length.get(n, ()) if _near(word, k))
+            if len(self._near_cache) < 50_000:  # bounded: queries are anyone's words
+                self._near_cache[word] = found
+        return found
 
     def _resolve(self, query_words: list[str]) -> list[set[str]]:
         """Each query word with the vocabulary words it may stand for (itself, or a near
@@ -123,7 +143,7 @@ class ProductIndex:
             if word in self.known:
                 out.append({word})
             else:
-                out.append({k for k in self.known if _near(word, k)} or {word})
+                out.append(set(self._near_words(word)) or {word})
         return out
 
     def find(self, text: str, limit: int = 5) -> list[Found]:
@@ -139,7 +159,8 @@ class ProductIndex:
         # A name found only in what follows the preposition is what the product is for.
         main = set().union(*before) if len(before) < len(resolved) else present
         best: dict[str, Found] = {}
-        for name in self.names:
+        candidates = sorted({i for w in present for i in self.by_word.get(w, ())})
+        for name in (self.names[i] for i in candidates):
             score = self._score(name, present, resolved, heads)
             if score and not main & set(name.words):
                 score *= 0.6
