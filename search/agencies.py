@@ -229,11 +229,76 @@ def indicator_countries(kb: Knowledge) -> list[str]:
     return sorted({*MARKETS, *found}, key=lambda c: (c not in MARKETS, c))
 
 
-def indicators(kb: Knowledge) -> dict:
+def indicators(kb: Knowledge, about: dict | None = None) -> dict:
     rows = [indicators_for(kb, c) for c in indicator_countries(kb)]
     china = next((r for r in rows if r["country"] == "CN"), None)
     return {"countries": rows, "china_plan": CHINA_PLAN, "china_reported": CHINA_REPORTED,
-            "china": china}
+            "china": china, "knowledge": knowledge_figures(kb, reported_figures(about or {}))}
+
+
+# --- what the knowledge base holds, beside what sources report of the world --------------------
+
+# The figures tracked against the real world: id → the ids under which a curated file's header
+# ("indicators") reports the real-world number.
+FIGURES = {
+    "markets": (),
+    "iecee_member_countries": ("iecee_member_countries_reported",),
+    "ncbs": ("ncbs_reported",),
+    "cbtls": ("cbtls_reported",),
+    "ncbs_with_categories": (),
+    "cn_bilateral": ("cn-bilateral-arrangements", "cn_bilateral_arrangements"),
+    "cn_iec_bodies": ("chinese_bodies_in_iec_systems", "cn-bodies-in-iec-systems",
+                      "cn_iec_bodies"),
+    "iaf_mla_economies": ("iaf-mla-economies", "iaf_mla_economies", "iaf_mla_economies_reported"),
+    "ilac_mra_economies": ("ilac-mra-economies", "ilac_mra_economies",
+                           "ilac_mra_economies_reported"),
+}
+# Who is not a foreign partner in China's count of bilateral arrangements.
+CHINA_ITSELF = ("CN", "HK", "MO", "TW")
+IEC_ROLES = ("member_body", "ncb", "cbtl", "iecex_cb", "iecex_extl")
+
+
+def reported_figures(about: dict[str, dict]) -> dict[str, dict]:
+    """Real-world figures the curated files' headers report under "indicators" (a list of
+    ``{id, value, as_of, source}`` or a mapping id → that), by id, with their sources."""
+    out: dict[str, dict] = {}
+    for header in about.values():
+        found = header.get("indicators") if isinstance(header, dict) else None
+        items = (found.items() if isinstance(found, dict) else
+                 ((i.get("id"), i) for i in found) if isinstance(found, list) else ())
+        for key, item in items:
+            if key and isinstance(item, dict) and item.get("value") is not None:
+                out[key] = {k: item.get(k) for k in ("value", "as_of", "source", "qualifying")}
+    return out
+
+
+def _ours(kb: Knowledge) -> dict[str, int]:
+    def role(r: str, country: str | None = None) -> list[dict]:
+        return [b for b in kb.bodies if r in b.get("roles", [])
+                and (country is None or b["country"] == country)]
+    cb, iaf, ilac = (kb.arrangements.get(a) for a in ("iecee-cb", "iaf-mla", "ilac-mra"))
+    china = [a for a in kb.arrangements.values() if a.get("type") == "bilateral"
+             and "CN" in parties(a) and parties(a) - set(CHINA_ITSELF)]
+    return {
+        "markets": sum(1 for m in MARKETS if any(kb.by_market.get(p) for p in markets_for(m))),
+        "iecee_member_countries": len(parties(cb)) if cb else 0,
+        "ncbs": len(role("ncb")), "cbtls": len(role("cbtl")),
+        "ncbs_with_categories": sum(1 for b in role("ncb")
+                                    if set(b.get("categories", [])) - {"unknown"}),
+        "cn_bilateral": len(china),
+        "cn_iec_bodies": len({b["id"] for r in IEC_ROLES for b in role(r, "CN")}),
+        "iaf_mla_economies": len(parties(iaf)) if iaf else 0,
+        "ilac_mra_economies": len(parties(ilac)) if ilac else 0,
+    }
+
+
+def knowledge_figures(kb: Knowledge, reported: dict[str, dict]) -> list[dict]:
+    """Each tracked figure: what the knowledge base holds and, where a source reports it, the
+    real-world number with its source (official or not, as its header says)."""
+    ours = _ours(kb)
+    return [{"id": fid, "ours": ours[fid],
+             "reported": next((reported[k] for k in keys if k in reported), None)}
+            for fid, keys in FIGURES.items()]
 
 
 def arrangements_of(kb: Knowledge, country: str) -> list[dict]:

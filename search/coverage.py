@@ -139,12 +139,17 @@ def coverage(schemes: list[dict], baseline: dict | None = None) -> dict:
     }
 
 
+def curated_headers(crawls: list[dict]) -> dict[str, dict]:
+    """Each curated file's header (about, baseline, indicators, re-verification log) as the
+    curated spider kept it in its last crawl's log, by file name."""
+    curated = next((c for c in crawls if c["source"] == "curated"), None)
+    return (curated or {}).get("stats", {}).get("about", {})
+
+
 def baseline_of(crawls: list[dict]) -> dict | None:
     """The starting data's unknown share, as the header of a scheme file records it
-    (``BASELINE_FILE``); the curated spider keeps each file's header in its crawl log."""
-    curated = next((c for c in crawls if c["source"] == "curated"), None)
-    about = (curated or {}).get("stats", {}).get("about", {})
-    return about.get(BASELINE_FILE, {}).get("baseline")
+    (``BASELINE_FILE``)."""
+    return curated_headers(crawls).get(BASELINE_FILE, {}).get("baseline")
 
 
 def report(store) -> dict:

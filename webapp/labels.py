@@ -206,6 +206,18 @@ ATTRIBUTE_NAMES = {
     "voltage_dc": _l("DC voltage"), "battery": _l("battery"), "lithium": _l("lithium battery"),
     "children": _l("for children"), "professional": _l("professional use"),
 }
+# The figures /indicators sets beside the real world's (search.agencies.FIGURES).
+FIGURE_LABELS = {
+    "markets": _l("Markets with schemes"),
+    "iecee_member_countries": _l("IECEE CB Scheme member countries"),
+    "ncbs": _l("IECEE National Certification Bodies (NCBs)"),
+    "cbtls": _l("IECEE CB Testing Laboratories (CBTLs)"),
+    "ncbs_with_categories": _l("NCBs whose accepted categories are known"),
+    "cn_bilateral": _l("China's bilateral cooperation arrangements with foreign partners"),
+    "cn_iec_bodies": _l("Chinese bodies in IEC conformity assessment systems"),
+    "iaf_mla_economies": _l("Economies with an IAF MLA signatory"),
+    "ilac_mra_economies": _l("Economies with an ILAC MRA signatory"),
+}
 POWER_LABELS = {"mains": _l("mains"), "dc": _l("external DC or USB supply"),
                 "battery": _l("battery"), "none": _l("not electric")}
 

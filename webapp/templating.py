@@ -48,5 +48,6 @@ def init_app(app: Flask) -> None:
         fact_state=labels.fact_state, attr_name=labels.attribute_name,
         attr_question=labels.attribute_question, attr_value=labels.attribute_value,
         read_from_copy=provenance.read_from_copy, source_verifies=provenance.verifies,
+        figure_labels=labels.FIGURE_LABELS,
     )
     app.jinja_env.filters["attr_name"] = labels.attribute_name

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 
 from search import agencies
+from search.coverage import curated_headers
 from search.markets import MARKETS, markets_for, members_of
 from search.query import Range, SearchRequest, Term
 from webapp import charts, tracker
@@ -41,7 +42,7 @@ def _bodies() -> dict:
 
 
 def _indicators() -> dict:
-    return agencies.indicators(knowledge())
+    return agencies.indicators(knowledge(), curated_headers(marketpass.store.last_crawls()))
 
 
 def _country(code: str) -> dict:
