@@ -29,18 +29,12 @@ SECTORS = ("electrical_safety", "emc", "radio_telecom", "machinery", "toys", "me
            "accreditation")
 _CODE = re.compile(r"[A-Z]{2,5}")
 
-# China's 14th five-year plan for certification, accreditation, inspection and testing
-# (SAMR, 2022) tracks these; its figures are reference lines on the indicators page.
-CHINA_PLAN = {
-    "source": "http://en.uicec.com/news/670.html",
-    "verified": False,
-    "iec_bodies": {"2020": 71, "2025_target": 81},
-    "bilateral": {"2020": 123, "2025_target": 130},
-}
-# A later official figure, read in the stored copy of the report on 2026-11-26.
-CHINA_REPORTED = {"bilateral": 128, "as_of": "2024-06-30", "verified": True,
-                  "source": "http://english.scio.gov.cn/m/pressroom/2024-09/14/"
-                            "content_117428538.html"}
+# China's 14th five-year plan for certification, accreditation, inspection and testing (SAMR,
+# 2022) tracks these; the curated files' headers report them with their sources, and later
+# official totals beside them (figure ids of arrangements.json's "indicators").
+CHINA_FIGURES = {"iec_bodies": ("cn-iec-system-bodies-2020", "cn-plan-target-iec-system-bodies"),
+                 "bilateral": ("cn-bilateral-arrangements-2020", "cn-plan-target-bilateral")}
+CHINA_LATEST = "cn-bilateral-arrangements"
 
 
 @lru_cache(maxsize=1)
@@ -232,8 +226,35 @@ def indicator_countries(kb: Knowledge) -> list[str]:
 def indicators(kb: Knowledge, about: dict | None = None) -> dict:
     rows = [indicators_for(kb, c) for c in indicator_countries(kb)]
     china = next((r for r in rows if r["country"] == "CN"), None)
-    return {"countries": rows, "china_plan": CHINA_PLAN, "china_reported": CHINA_REPORTED,
-            "china": china, "knowledge": knowledge_figures(kb, reported_figures(about or {}))}
+    reported = reported_figures(about or {})
+    return {"countries": rows, "china_plan": china_plan(reported),
+            "china_reported": china_latest(reported), "china": china,
+            "knowledge": knowledge_figures(kb, reported)}
+
+
+def china_plan(reported: dict[str, dict]) -> dict:
+    """The plan's 2020 figures and 2025 targets as the curated headers report them (None where
+    they do not), with the address of the plan and whether a qualifying source was read."""
+    plan: dict = {"source": None, "read_at": None, "verified": False}
+    for name, (start, target) in CHINA_FIGURES.items():
+        plan[name] = {"2020": (reported.get(start) or {}).get("value"),
+                      "2025_target": (reported.get(target) or {}).get("value")}
+        for figure in (reported.get(start), reported.get(target)):
+            source = (figure or {}).get("source") or {}
+            plan["source"] = plan["source"] or source.get("url")
+            plan["read_at"] = plan["read_at"] or source.get("read_at")
+            plan["verified"] = plan["verified"] or bool((figure or {}).get("qualifying"))
+    return plan
+
+
+def china_latest(reported: dict[str, dict]) -> dict | None:
+    """The latest official total of China's bilateral arrangements, with its source."""
+    figure = reported.get(CHINA_LATEST)
+    if not figure:
+        return None
+    source = figure.get("source") or {}
+    return {"bilateral": figure["value"], "as_of": figure.get("as_of"),
+            "source": source.get("url"), "verified": bool(figure.get("qualifying", True))}
 
 
 # --- what the knowledge base holds, beside what sources report of the world --------------------

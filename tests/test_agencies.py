@@ -190,9 +190,9 @@ def test_indicator_page_shows_the_json_numbers(client):
     assert numbers == [cn["ncbs"], cn["cbtls"], cn["iecex_bodies"],
                        *(cn["arrangements"][t] for t in ("multilateral", "regional", "bilateral",
                                                           "fta-chapter", "peer"))]
-    assert data["china_plan"]["iec_bodies"] == {"2020": 71, "2025_target": 81}
-    assert data["china_plan"]["bilateral"] == {"2020": 123, "2025_target": 130}
-    assert page.count('class="ref"') == 4  # the plan's four reference lines
+    # Without a crawl log (this index was built directly) the plan's figures are unknown.
+    assert data["china_plan"]["bilateral"] == {"2020": None, "2025_target": None}
+    assert page.count('class="ref"') == 0
 
 
 # --- IECEE -----------------------------------------------------------------------------------

@@ -153,3 +153,42 @@ def test_the_baseline_is_recomputed_from_the_starting_data_shipped_with_it():
     assert starting_unknowns(starting) == {
         k: header[k] for k in ("unknown_fields", "total_fields", "unknown_share")}
     assert len(starting) == 148 and header["unknown_fields"] == 598
+
+
+# --- the indicators the files' headers report ----------------------------------------------------
+
+def _header_figures() -> dict[str, dict]:
+    found = {}
+    for path in CURATED.glob("*.json"):
+        indicators = json.loads(path.read_text(encoding="utf-8")).get("indicators")
+        items = (indicators.items() if isinstance(indicators, dict) else
+                 ((i["id"], i) for i in indicators or []))
+        found.update({k: v for k, v in items if isinstance(v, dict) and "value" in v})
+    return found
+
+
+def test_the_china_plan_and_the_real_world_figures_come_from_the_files(client):
+    figures = _header_figures()
+    data = client.get("/api/v1/indicators").get_json()
+    plan = data["china_plan"]
+    assert plan["bilateral"] == {"2020": figures["cn-bilateral-arrangements-2020"]["value"],
+                                 "2025_target": figures["cn-plan-target-bilateral"]["value"]}
+    assert data["china_reported"]["bilateral"] == figures["cn-bilateral-arrangements"]["value"]
+    reported = {f["id"]: f["reported"] for f in data["knowledge"]}
+    assert reported["ilac_mra_economies"]["value"] == figures["ilac-mra-economies"]["value"]
+    assert reported["ncbs"]["value"] == figures["ncbs_reported"]["value"]
+    page = client.get("/indicators").get_data(as_text=True)
+    assert page.count('class="ref"') == 4 and 'id="knowledge-figures"' in page
+
+
+def test_what_the_knowledge_base_holds_is_counted_from_the_store(client, db):
+    records = list(RecordStore(db).records("body")) + list(RecordStore(db).records("arrangement"))
+    ours = {f["id"]: f["ours"] for f in client.get("/api/v1/indicators").get_json()["knowledge"]}
+    assert ours["ncbs"] == sum("ncb" in r.get("roles", []) for r in records if r["kind"] == "body")
+    iaf = next(r for r in records if r["id"] == "iaf-mla")
+    assert ours["iaf_mla_economies"] == len({p["country"] for p in iaf["parties"]}) >= 80
+    china = [r for r in records if r["kind"] == "arrangement" and r["type"] == "bilateral"
+             and "CN" in {p["country"] for p in r["parties"]}
+             and {p["country"] for p in r["parties"]} - {"CN", "HK", "MO", "TW"}]
+    assert ours["cn_bilateral"] == len(china) >= 60
+    assert ours["markets"] >= 60

@@ -376,3 +376,65 @@ def test_the_same_answers_on_elasticsearch(backend, kb, es_backend, records_for_
             r["arrangement"]["id"] for r in on_sqlite["recognition_routes"]]
         assert {n["symbol"] for n in on_es["notifications"]} == {
             n["symbol"] for n in on_sqlite["notifications"]}
+
+
+# --- conditional answers and the form's questions ----------------------------------------------
+
+def test_an_unknown_voltage_makes_voltage_bound_requirements_conditional(client):
+    """A kettle without a voltage: the acts limited to a voltage range (the LVD) are listed as
+    conditional with the question; the form's answers power=mains&voltage=230 settle them."""
+    asked = client.get("/api/v1/match?product=kettle&market=EU").get_json()
+    pending = [r for r in asked["requirements"] if r["status"] == "conditional"]
+    assert pending and all(set(r["if"]) & {"voltage_ac", "voltage_dc", "power"} for r in pending)
+    assert {"voltage_ac", "voltage_dc"} & set(asked["questions"])
+    answered = client.get("/api/v1/match?product=kettle&market=EU&power=mains&voltage=230"
+                          ).get_json()
+    assert not [r for r in answered["requirements"] if r["status"] == "conditional"]
+    applying = {r["scheme"]["id"] for r in answered["requirements"]}
+    assert {r["scheme"]["id"] for r in pending} <= applying
+    assert answered["attributes"]["voltage_ac"] == [230, 230]
+    page = client.get("/match?product=kettle&market=EU").get_data(as_text=True)
+    assert "Applies only if:" in page and 'class="question asked"' in page
+
+
+def test_a_low_dc_voltage_takes_the_product_out_of_voltage_bound_acts(client):
+    dc = client.get("/api/v1/match?product=power+bank+5-20+V+DC&market=EU").get_json()
+    out = {n["scheme"]["id"] for n in dc["not_applying"]}
+    lvd = [s for s in out if "lvd" in s]
+    assert lvd and not [r for r in dc["requirements"] if r["scheme"]["id"] in lvd]
+
+
+def test_radio_negated_in_any_language_removes_radio_approvals(client):
+    for text in ("speaker, no Bluetooth, no Wi-Fi", "无蓝牙无WiFi的音箱", "колонка без Bluetooth",
+                 "altavoz sin Bluetooth", "enceinte sans Bluetooth", "مكبر صوت بدون بلوتوث"):
+        body = client.get(f"/api/v1/match?product={text}&market=EU").get_json()
+        assert body["attributes"]["radio"] is False, text
+        groups = {g for r in body["requirements"] for g in r["product_groups"]}
+        assert "radio_telecom" not in groups, text
+
+
+def test_several_markets_give_a_table(client):
+    body = client.get("/api/v1/match?product=Wi-Fi+router&market=EU&market=SA&market=IN"
+                      ).get_json()
+    assert [m["market"] for m in body["markets"]] == ["EU", "SA", "IN"]
+    assert all(m["requirements"] for m in body["markets"])
+    page = client.get("/match?product=Wi-Fi+router&market=EU&market=SA").get_data(as_text=True)
+    assert 'id="market-EU"' in page and 'id="market-SA"' in page and "Markets compared" in page
+
+
+def test_the_day_asked_decides_what_applies(client):
+    today = client.get("/api/v1/match?hs=845811&market=DE").get_json()
+    later = client.get("/api/v1/match?hs=845811&market=DE&date=2027-03-01").get_json()
+    upcoming = {r["scheme"]["id"] for r in today["upcoming"]}
+    assert upcoming and upcoming <= {r["scheme"]["id"] for r in later["requirements"]}
+    assert later["date"] == "2027-03-01"
+
+
+@pytest.mark.parametrize("query", ["product=kettle&market=EU&voltage=lots",
+                                   "product=kettle&market=EU&power=nuclear",
+                                   "product=kettle&market=EU&radio=maybe",
+                                   "product=kettle&market=EU&date=2027-13-01",
+                                   "product=kettle" + "&market=EU" * 9])
+def test_bad_answers_are_a_clear_400(client, query):
+    response = client.get(f"/api/v1/match?{query}")
+    assert response.status_code == 400 and response.get_json()["error"]["message"]

@@ -121,12 +121,14 @@ def indicators() -> str:
         return charts.horizontal_bars([(r["country"], country_name(r["country"]), r[key])
                                        for r in rows if r[key]])
     china, plan = data["china"] or {}, data["china_plan"]
-    references = {
-        "iec": charts.reference_bar(china.get("iec_bodies", 0), [
-            ("2020", plan["iec_bodies"]["2020"]), ("2025", plan["iec_bodies"]["2025_target"])]),
-        "bilateral": charts.reference_bar(china.get("arrangements", {}).get("bilateral", 0), [
-            ("2020", plan["bilateral"]["2020"]), ("2025", plan["bilateral"]["2025_target"])]),
-    }
+
+    def reference(ours: int, key: str):
+        lines = [(year, plan[key][k]) for year, k in (("2020", "2020"), ("2025", "2025_target"))
+                 if plan[key][k] is not None]
+        return charts.reference_bar(ours, lines)
+    references = {"iec": reference(china.get("iec_bodies", 0), "iec_bodies"),
+                  "bilateral": reference(china.get("arrangements", {}).get("bilateral", 0),
+                                         "bilateral")}
     return render_template("indicators.html", data=data, iec_chart=bars("iec_bodies"),
                            arr_chart=bars("arrangements_total"), references=references)
 
