@@ -94,6 +94,7 @@ class Knowledge:
                 self.bodies_for_scheme[scheme_id].append(body)
         self.index = ProductIndex(by_kind["product"])
         self.products = by_kind["product"]
+        self.found: dict = {}  # searches of the index repeated for every question (changes())
 
     def products_for_hs(self, code: str) -> list[dict]:
         """Products of the vocabulary classified under the code, or under its subheadings."""
@@ -485,24 +486,36 @@ def changes(backend, kb: Knowledge, market: str, codes: list[str], found: list[d
                             sort="-date", per_page=20, highlight=False) if codes else None
     recent = SearchRequest(filters=(Term("kind", ("notification",)), Term("countries", countries)),
                            sort="-date", per_page=50, highlight=False)
-    schemes = [kb_scheme for kb_scheme in kb.schemes
-               if kb_scheme["id"] in {r["scheme"]["id"] for r in found}]
+    schemes = [kb.scheme_by_id[r["scheme"]["id"]] for r in found]
     notes: dict[str, dict] = {}
     for request in filter(None, (by_code, recent)):
-        for hit in backend.search(request).hits:
-            if hit.id in notes:
+        for record, markets, folded in _notifications(backend, kb, request):
+            if record["id"] in notes:
                 continue
-            markets, folded = notification_markets(hit.record), folded_text(hit.record)
             linked = [s["id"] for s in schemes
-                      if scheme_link(hit.record, s, kb.regulations, markets, folded)]
+                      if scheme_link(record, s, kb.regulations, markets, folded)]
             if request is by_code or linked:
-                notes.setdefault(hit.id, _notification(hit.record, linked, today))
+                notes[record["id"]] = _notification(record, linked, today)
     # Open ones first, the soonest deadline first; then the others, newest first.
     still_open = sorted((n for n in notes.values() if n["open"]),
                         key=lambda n: n["comment_deadline"])
     closed = sorted((n for n in notes.values() if not n["open"]),
                     key=lambda n: n["distribution_date"] or "", reverse=True)
     return (still_open + closed)[:10]
+
+
+def _notifications(backend, kb: Knowledge, request: SearchRequest) -> list[tuple]:
+    """The notifications a request finds, each with its markets and folded text. The newest
+    of a market are the same for every product asked about: they are kept with the knowledge
+    (read again with it when the index changes), a few hundred requests at most."""
+    cached = kb.found.get(request)
+    if cached is None:
+        cached = [(hit.record, notification_markets(hit.record), folded_text(hit.record))
+                  for hit in backend.search(request).hits]
+        if len(kb.found) >= 512:
+            kb.found.clear()
+        kb.found[request] = cached
+    return cached
 
 
 def _notification(record: dict, schemes: list[str], today: date) -> dict:
