@@ -315,7 +315,7 @@ def _requirement(kb: Knowledge, scheme: dict, v, market: str, product: Product) 
         "superseded_by": scheme.get("superseded_by"),
         "standards": standards_for(scheme, product),
         "steps": steps_of(scheme),
-        "bodies_in_market": [_body(b) for b in kb.bodies_for_scheme.get(scheme["id"], [])],
+        "bodies_in_market": bodies_in_market(kb, scheme, product),
         "legal_basis": scheme.get("legal_basis", []),
         "regulations": [{"id": r["id"], "identifier": r["identifier"], "title": r["title"],
                          "links": r.get("links", [])} for r in regulations],
@@ -367,6 +367,22 @@ def steps_of(scheme: dict) -> list[dict]:
     if fold(scheme.get("local_representative") or "").startswith(yes):
         derived.append("representative")
     return [{"step": s, "derived": True} for s in STEP_ORDER if s in derived]
+
+
+def bodies_in_market(kb: Knowledge, scheme: dict, product: Product) -> list[dict]:
+    """Who in the market can do the work: the bodies the knowledge base names for the scheme,
+    and — where the scheme accepts CB test certificates — the market's NCBs (they take the CB
+    report for the national certificate), those whose known categories include the product's."""
+    named = [{**_body(b), "why": "named"} for b in kb.bodies_for_scheme.get(scheme["id"], [])]
+    if scheme.get("cb_accepted") in ("yes", "partly"):
+        ids = {b["id"] for b in named}
+        for b in kb.bodies:
+            known = {c for c in b.get("categories", []) if c != "unknown"}
+            if (b["country"] == scheme["market"] and "ncb" in b.get("roles", [])
+                    and b["id"] not in ids
+                    and not (known and product.categories and not known & product.categories)):
+                named.append({**_body(b), "why": "ncb"})
+    return named
 
 
 def _body(body: dict) -> dict:
