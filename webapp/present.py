@@ -99,5 +99,26 @@ def crawls(store) -> list[dict]:
             "unchanged": stats.get("unchanged", 0),
             "failed": stats.get("invalid", 0) + stats.get("skipped", 0) + stats.get("faults", 0),
             "faults": stats.get("fault_log", []),
+            "reverified": reverification(stats.get("about", {})),
         })
+    return out
+
+
+def reverification(about: dict[str, dict]) -> list[dict]:
+    """What re-checking the curated files against their sources changed, file by file (each
+    file's header keeps its log: records checked, confirmed, changed, downgraded, added)."""
+    out = []
+    for name, header in sorted(about.items()):
+        log = header.get("reverified") if isinstance(header, dict) else None
+        if not isinstance(log, dict):
+            continue
+        def listed(key: str) -> list:
+            value = log.get(key) or []
+            return value if isinstance(value, list) else []
+        out.append({"file": name, "on": log.get("on"), "checked": log.get("checked"),
+                    "confirmed": len(listed("confirmed")), "added": len(listed("added")),
+                    "changed": [c if isinstance(c, dict) else {"id": str(c)}
+                                for c in listed("changed")],
+                    "downgraded": [d if isinstance(d, dict) else {"id": str(d)}
+                                   for d in listed("downgraded")]})
     return out
