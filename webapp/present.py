@@ -112,13 +112,12 @@ def reverification(about: dict[str, dict]) -> list[dict]:
         log = header.get("reverified") if isinstance(header, dict) else None
         if not isinstance(log, dict):
             continue
-        def listed(key: str) -> list:
-            value = log.get(key) or []
-            return value if isinstance(value, list) else []
+        lists = {k: v if isinstance(v := log.get(k) or [], list) else []
+                 for k in ("confirmed", "added", "changed", "downgraded")}
         out.append({"file": name, "on": log.get("on"), "checked": log.get("checked"),
-                    "confirmed": len(listed("confirmed")), "added": len(listed("added")),
+                    "confirmed": len(lists["confirmed"]), "added": len(lists["added"]),
                     "changed": [c if isinstance(c, dict) else {"id": str(c)}
-                                for c in listed("changed")],
+                                for c in lists["changed"]],
                     "downgraded": [d if isinstance(d, dict) else {"id": str(d)}
-                                   for d in listed("downgraded")]})
+                                   for d in lists["downgraded"]]})
     return out
