@@ -84,7 +84,7 @@ def _reasons(notification: dict, hs: list[str], categories: list[str],
     return reasons
 
 
-def _scheme_identifiers(scheme: dict, regulations: dict[str, dict]) -> list[str]:
+def scheme_identifiers(scheme: dict, regulations: dict[str, dict]) -> list[str]:
     # A scheme is named through its regulations, or the first act its legal basis cites.
     ids = [regulations[r]["identifier"] for r in scheme.get("regulations", []) if r in regulations]
     ids += [m[0] for basis in scheme.get("legal_basis", []) if (m := _ACT_NUMBER.findall(basis))]
@@ -97,15 +97,18 @@ def _link(record: dict, reasons: list[dict]) -> dict:
 
 
 def scheme_link(notification: dict, scheme: dict, regulations: dict[str, dict],
-                markets: set[str] | None = None, folded: str | None = None) -> dict | None:
+                markets: set[str] | None = None, folded: str | None = None,
+                identifiers: list[str] | None = None) -> dict | None:
     """The link from a notification to a scheme, if any; "none" statements are never linked.
-    ``markets`` and ``folded`` (the notification's markets and folded text) may be given by a
-    caller comparing one notification with many schemes."""
+    ``markets`` and ``folded`` (the notification's markets and folded text) and the scheme's
+    ``identifiers`` may be given by a caller comparing many notifications with many schemes."""
     if scheme.get("mandatory") == "none" or scheme["market"] not in (
             markets if markets is not None else notification_markets(notification)):
         return None
+    if identifiers is None:
+        identifiers = scheme_identifiers(scheme, regulations)
     reasons = _reasons(notification, scheme.get("hs_prefixes", []), scheme.get("categories", []),
-                       _scheme_identifiers(scheme, regulations), folded)
+                       identifiers, folded)
     return _link(scheme, reasons) if reasons else None
 
 

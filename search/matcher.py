@@ -28,10 +28,10 @@ from search import normalise as norm
 from search.analysis import fold
 from search.attributes import MATCHING, Attributes, electric, from_record, read, settle
 from search.bodies import merge_bodies
-from search.links import folded_text, notification_markets, scheme_link
+from search.links import folded_text, notification_markets, scheme_identifiers, scheme_link
 from search.markets import markets_for, members_of, unions_of
 from search.query import SearchRequest, Term
-from search.recognition import lets_through, recognises
+from search.recognition import covers, lets_through
 from search.scope import Product, verdict
 from search.vocabulary import Found, ProductIndex, words
 
@@ -95,6 +95,28 @@ class Knowledge:
         self.index = ProductIndex(by_kind["product"])
         self.products = by_kind["product"]
         self.found: dict = {}  # searches of the index repeated for every question (changes())
+        self._open: dict[tuple[str, str], frozenset[str]] = {}
+        self._identifiers: dict[str, list[str]] = {}
+
+    def open_between(self, origin: str, market: str) -> frozenset[str]:
+        """The arrangements that let results from the origin into the market (the first half
+        of ``search.recognition.recognises``; the sector half depends on the scheme)."""
+        key = (origin, market)
+        found = self._open.get(key)
+        if found is None:
+            found = frozenset(a["id"] for a in self.arrangements.values()
+                              if lets_through(a, origin, market))
+            if len(self._open) > 4096:
+                self._open.clear()
+            self._open[key] = found
+        return found
+
+    def identifiers(self, scheme: dict) -> list[str]:
+        """The act identifiers a notification may name the scheme by (kept once computed)."""
+        found = self._identifiers.get(scheme["id"])
+        if found is None:
+            found = self._identifiers[scheme["id"]] = scheme_identifiers(scheme, self.regulations)
+        return found
 
     def products_for_hs(self, code: str) -> list[dict]:
         """Products of the vocabulary classified under the code, or under its subheadings."""
@@ -442,9 +464,10 @@ def _route_ids(kb: Knowledge, req: dict, market: str, origin: str) -> list[str]:
     named = list(req["accepts"])
     if req["cb_accepted"] in ("yes", "partly"):
         named.append("iecee-cb")
-    ids = [a for a in named if a in kb.arrangements
-           and lets_through(kb.arrangements[a], origin, market)]
-    ids += [a["id"] for a in kb.mras if recognises(a, origin, market, req["product_groups"])]
+    open_ = kb.open_between(origin, market)
+    ids = [a for a in named if a in open_]
+    ids += [a["id"] for a in kb.mras
+            if a["id"] in open_ and covers(a, req["product_groups"])]
     return list(dict.fromkeys(ids))
 
 
@@ -509,7 +532,8 @@ def changes(backend, kb: Knowledge, market: str, codes: list[str], found: list[d
             if record["id"] in notes:
                 continue
             linked = [s["id"] for s in schemes
-                      if scheme_link(record, s, kb.regulations, markets, folded)]
+                      if scheme_link(record, s, kb.regulations, markets, folded,
+                                     kb.identifiers(s))]
             if request is by_code or linked:
                 notes[record["id"]] = _notification(record, linked, today)
     # Open ones first, the soonest deadline first; then the others, newest first.
