@@ -168,6 +168,40 @@ def _radio_cjk(text: str) -> list[bool]:
     return found
 
 
+def affirmed(text: str) -> str:
+    """The text without what it negates ("feature phone, not a smartphone" → "feature phone"),
+    so a product is not taken for what its description says it is not."""
+    window = MATCHING["words"]["negation_window"]
+    kept = []
+    for clause in _CLAUSE.split(fold(text)):
+        tokens = _tokens(clause)
+        negated_until, i = -1, 0
+        while i < len(tokens):
+            n = _phrase_at(tokens, i, "radio")  # "sans fil" is wireless, not a negation
+            if n:
+                kept += tokens[i:i + n] if i > negated_until else []
+                i += n
+                continue
+            n = _phrase_at(tokens, i, "negation")
+            if n:
+                negated_until = i + n - 1 + window
+                i += n
+                continue
+            if i > negated_until and not any(tokens[i].endswith(w)
+                                             for w in _words("negation_cjk")):
+                kept.append(_strip_negated_cjk(tokens[i]))
+            i += 1
+    return " ".join(kept)
+
+
+def _strip_negated_cjk(token: str) -> str:
+    # "不是智能手机", "无无线功能": what follows a negation inside a CJK run is negated.
+    for word in _words("negation_cjk"):
+        if word in token:
+            token = token[:token.index(word)]
+    return token
+
+
 def read_radio(text: str) -> bool | None:
     folded = fold(text)
     found = [v for clause in _CLAUSE.split(folded) for v in _radio_in(clause)]
@@ -200,17 +234,19 @@ def read_voltages(text: str) -> tuple[tuple[float, float] | None, tuple[float, f
     dc: list[float] = []
     said = []
     mains_low, mains_high = MATCHING["voltage"]["mains_range"]
-    for m in VOLTAGE.finditer(fold(text)):
+    folded = fold(text)
+    three_phase = any(fold(w) in folded for w in MATCHING["words"]["three_phase"])
+    for m in VOLTAGE.finditer(folded):
         lo = _number(m["lo"])
         hi = _number(m["hi"]) if m["hi"] else lo
         lo, hi = min(lo, hi), max(lo, hi)
         kind = (m["pre"] or m["post"] or "").lower()
         unit = m["unit"].lower()
-        if re.fullmatch(_AC, kind) or unit == "vac":
+        if re.fullmatch(_AC, kind) or unit == "vac" or three_phase:
             (ac.extend((lo, hi)))
         elif re.fullmatch(_DC, kind) or unit == "vdc":
             dc.extend((lo, hi))
-        elif mains_low <= hi <= mains_high or mains_low <= lo <= mains_high:
+        elif lo >= MATCHING["voltage"]["ac_from"] or mains_low <= lo <= mains_high:
             ac.extend((lo, hi))
         elif hi <= MATCHING["voltage"]["low_dc_max"]:
             dc.extend((lo, hi))
@@ -238,6 +274,9 @@ def read(text: str) -> Attributes:
         hit = next((h for lst in lists if (h := _has(folded, tokens, lst))), None)
         if hit:
             values[name], said[name] = value, hit
+    if "battery" not in values and any(re.search(pattern, folded)
+                                       for pattern in MATCHING["words"]["battery_patterns"]):
+        values["battery"], said["battery"] = True, "batteries"  # "4×AA", "18650 cells"
     if values.get("lithium"):
         values.setdefault("battery", True)
         said.setdefault("battery", said["lithium"])

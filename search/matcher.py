@@ -26,7 +26,8 @@ from datetime import date
 
 from search import normalise as norm
 from search.analysis import fold
-from search.attributes import MATCHING, Attributes, electric, from_record, read, settle
+from search.attributes import (MATCHING, Attributes, affirmed, electric, from_record, read,
+                               settle)
 from search.bodies import merge_bodies
 from search.links import folded_text, notification_markets, scheme_identifiers, scheme_link
 from search.markets import markets_for, members_of, unions_of
@@ -213,7 +214,7 @@ def describe(products: list[dict], text: str, hs_texts: list[str], codes: list[s
     its groups, its HS heading and its attributes), its IECEE categories and attributes —
     and the assumptions made where an attribute was not stated."""
     own = {w for p in products for name in p.get("names", {}).get("en", []) for w in words(name)}
-    own |= set(words(text))
+    own |= set(words(affirmed(text)))
     if not products:
         own |= {w for t in hs_texts for w in words(t)}
     groups = {p.get("group", "") for p in products}
@@ -228,11 +229,21 @@ def describe(products: list[dict], text: str, hs_texts: list[str], codes: list[s
     if attrs.radio is None and not (groups & set(RADIO_PLAUSIBLE) or _hint(text, "radio_hint")):
         attrs = Attributes(radio=False, said={"radio": "assumed"}).over(attrs)
         assumptions.append({"attribute": "radio", "value": False})
+    if attrs.voltage_dc is None and attrs.power and attrs.power <= {"battery", "dc"}:
+        low_voltage = (0.0, float(MATCHING["voltage"]["assumed_dc_max"]))
+        attrs = Attributes(voltage_dc=low_voltage, said={"voltage_dc": "assumed"}).over(attrs)
+        assumptions.append({"attribute": "voltage_dc", "value": list(low_voltage)})
     for name in ("radio", "battery"):
         if getattr(attrs, name):
             classes.update(ATTRIBUTE_CLASSES[name])
         elif getattr(attrs, name) is None and name == "radio":
             maybe.update({c: name for c in ATTRIBUTE_CLASSES[name]})
+    if (attrs.power is None and attrs.battery is False and not attrs.radio
+            and groups and groups <= set(MAYBE_ELECTRIC)):
+        # A toy "with no batteries" and no word of mains or voltage is not electric.
+        attrs = Attributes(power=frozenset({"none"}), said={"power": "assumed"}).over(attrs)
+        attrs = settle(attrs)
+        assumptions.append({"attribute": "power", "value": ["none"]})
     is_electric = electric(attrs)
     if is_electric:
         classes.update(ATTRIBUTE_CLASSES["electric"])
@@ -589,7 +600,10 @@ def understand(backend, kb: Knowledge, query: MatchQuery) -> Understanding:
                           notified_codes(backend, query.product) if query.product.strip()
                           else [])
     codes = [c.code for c in leading(candidates)]
-    products = [f.product for f in found] or [p for c in codes for p in kb.products_for_hs(c)]
+    # The product is the best name found (or names as good): a "compressor" that also
+    # reads as an "air conditioner" is a compressor.
+    named = [f.product for f in found if f.score >= found[0].score * WEIGHTS["same_product"]]
+    products = named or [p for c in codes for p in kb.products_for_hs(c)]
     products = list({p["id"]: p for p in products}.values())
     labels = {c.code: _label(backend, c.code) for c in candidates}
     product, assumptions = describe(products, query.product,

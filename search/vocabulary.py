@@ -25,6 +25,9 @@ STOPWORDS = frozenset(
 # Words after which a name only says what the product is for or goes with ("charger for
 # phones", "cargador para teléfono", "кабель для зарядки").
 PREPOSITION = re.compile(r"\s(?:for|with|of|para|pour|de|для|к|с)\s", re.IGNORECASE)
+# What follows the first comma or bracket describes the product ("camera drone, LiPo battery"):
+# the product itself is named before it.
+CLAUSE = re.compile(r"[,;(（，；：:、]")
 # Languages whose names put the head word first.
 HEAD_FIRST = frozenset({"fr", "es", "ru", "ar", "pt", "it"})
 HEAD_WEIGHT = 0.25
@@ -153,8 +156,10 @@ class ProductIndex:
             return []
         resolved = self._resolve(query)
         present = set().union(*resolved)
-        # "charger for phones": the head is the last word before the first preposition.
-        before = self._resolve(words(PREPOSITION.split(text, maxsplit=1)[0])) or resolved
+        # "charger for phones": the head is the last word before the first preposition (and
+        # the first comma: "smartphone, Li-ion battery" is a smartphone).
+        named = PREPOSITION.split(CLAUSE.split(text, maxsplit=1)[0], maxsplit=1)[0]
+        before = self._resolve(words(named)) or resolved
         heads = (resolved[0], before[-1])
         # A name found only in what follows the preposition is what the product is for.
         main = set().union(*before) if len(before) < len(resolved) else present
