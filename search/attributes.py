@@ -26,10 +26,10 @@ BOOLEAN = ("radio", "battery", "lithium", "children", "professional")
 _CLAUSE = re.compile(r"[,;.()\[\]!?\n，；。、（）]")
 _TOKEN = re.compile(r"[^\s,;.()\[\]!?:/，；。、（）]+")
 # A rated voltage: a number or range with a volt unit, AC or DC before or after it.
-_AC = r"ac|vac|~|ca|交流|перем\w*|متردد"
-_DC = r"dc|vdc|⎓|cc|直流|пост\w*|مستمر"
+_AC = r"ac|~|ca|交流|перем\w*|متردد"
+_DC = r"dc|⎓|cc|直流|пост\w*|مستمر"
 VOLTAGE = re.compile(
-    rf"(?:(?P<pre>{_AC}|{_DC})\s*)?(?P<lo>\d+(?:[.,]\d+)?)\s*"
+    rf"(?:(?<![a-z])(?P<pre>{_AC}|{_DC})\s*)?(?P<lo>\d+(?:[.,]\d+)?)\s*"
     rf"(?:(?:-|–|—|~|to|/|a|до|至|到)\s*(?P<hi>\d+(?:[.,]\d+)?)\s*)?"
     rf"(?P<unit>vac|vdc|volts?|v|в|伏|فولت)(?![a-zа-я])\s*(?P<post>{_AC}|{_DC})?",
     re.IGNORECASE)
@@ -142,7 +142,10 @@ def _radio_in(clause: str) -> list[bool]:
         n = _phrase_at(tokens, i, "radio")  # first: "sans fil" is a radio word
         if n:
             after = tokens[i + n] if i + n < len(tokens) else ""
-            found.append(i > negated_until and after not in _words("negation_after"))
+            negated = i <= negated_until or after in _words("negation_after")
+            found.append(not negated)
+            if negated:  # "no Wi-Fi or other wireless module": the list goes on negated
+                negated_until = max(negated_until, i + n - 1 + window)
             i += n
             continue
         n = _phrase_at(tokens, i, "no_radio")
@@ -172,8 +175,10 @@ def affirmed(text: str) -> str:
     """The text without what it negates ("feature phone, not a smartphone" → "feature phone"),
     so a product is not taken for what its description says it is not."""
     window = MATCHING["words"]["negation_window"]
-    kept = []
+    clauses = []
     for clause in _CLAUSE.split(fold(text)):
+        kept: list[str] = []
+        clauses.append(kept)
         tokens = _tokens(clause)
         negated_until, i = -1, 0
         while i < len(tokens):
@@ -187,16 +192,18 @@ def affirmed(text: str) -> str:
                 negated_until = i + n - 1 + window
                 i += n
                 continue
-            if i > negated_until and not any(tokens[i].endswith(w)
-                                             for w in _words("negation_cjk")):
+            if i > negated_until:
                 kept.append(_strip_negated_cjk(tokens[i]))
             i += 1
-    return " ".join(kept)
+    # Clauses stay apart: the first one names the product (search.vocabulary).
+    return ", ".join(" ".join(kept) for kept in clauses if kept)
 
 
 def _strip_negated_cjk(token: str) -> str:
-    # "不是智能手机", "无无线功能": what follows a negation inside a CJK run is negated.
-    for word in _words("negation_cjk"):
+    # "不是智能手机" (not a smartphone): what follows "is not" is not the product. Other
+    # negation characters start words of their own (无霜 frost-free, 无线 wireless, 无刷
+    # brushless) and are left alone.
+    for word in ("不是", "并非"):
         if word in token:
             token = token[:token.index(word)]
     return token

@@ -593,7 +593,8 @@ class Understanding:
 def understand(backend, kb: Knowledge, query: MatchQuery) -> Understanding:
     if not query.product.strip() and not query.hs:
         raise MatchError("nothing to match on")
-    found = kb.index.find(query.product) if query.product.strip() else []
+    # What the description negates is not the product ("без радиомодуля", "no Wi-Fi module").
+    found = kb.index.find(affirmed(query.product)) if query.product.strip() else []
     hs = norm.hs_code(query.hs) if query.hs else None
     text = query.product if not is_cjk_only(query.product) else ""
     candidates = classify(found, hs, nomenclature_hits(backend, text) if text else [],

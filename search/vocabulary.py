@@ -28,6 +28,25 @@ PREPOSITION = re.compile(r"\s(?:for|with|of|para|pour|de|для|к|с)\s", re.IG
 # What follows the first comma or bracket describes the product ("camera drone, LiPo battery"):
 # the product itself is named before it.
 CLAUSE = re.compile(r"[,;(（，；：:、]")
+# Units of a rating that may end the words naming a product ("table saw 1800 W").
+UNITS = frozenset("v w kw a ma mah wh kwh hz khz mhz ghz l ml kg g mm cm m inch in ft lb btu "
+                  "в вт ач л кг мм см 伏 瓦 升".split())
+
+
+def _measure(word: str) -> bool:
+    return word in UNITS or any(c.isdigit() for c in word)
+
+
+def _first_clause(text: str) -> str:
+    """The part of a description that names the product: before the first comma or bracket,
+    or — in Chinese or Japanese text, where spaces separate the attributes — the first
+    group of characters ("5G智能手机 6.5英寸 锂离子电池" is a smartphone)."""
+    first = CLAUSE.split(text, maxsplit=1)[0]
+    if any(is_cjk(c) for c in first) and " " in first.strip():
+        return next((part for part in first.split() if any(is_cjk(c) for c in part)), first)
+    return first
+
+
 # Languages whose names put the head word first.
 HEAD_FIRST = frozenset({"fr", "es", "ru", "ar", "pt", "it"})
 HEAD_WEIGHT = 0.25
@@ -158,8 +177,8 @@ class ProductIndex:
         present = set().union(*resolved)
         # "charger for phones": the head is the last word before the first preposition (and
         # the first comma: "smartphone, Li-ion battery" is a smartphone).
-        named = PREPOSITION.split(CLAUSE.split(text, maxsplit=1)[0], maxsplit=1)[0]
-        before = self._resolve(words(named)) or resolved
+        named = PREPOSITION.split(_first_clause(text), maxsplit=1)[0]
+        before = self._resolve([w for w in words(named) if not _measure(w)]) or resolved
         heads = (resolved[0], before[-1])
         # A name found only in what follows the preposition is what the product is for.
         main = set().union(*before) if len(before) < len(resolved) else present
