@@ -26,8 +26,7 @@ from datetime import date
 
 from search import normalise as norm
 from search.analysis import fold
-from search.attributes import (MATCHING, Attributes, affirmed, electric, from_record, read,
-                               settle)
+from search.attributes import MATCHING, Attributes, affirmed, electric, from_record, read, settle
 from search.bodies import merge_bodies
 from search.links import folded_text, notification_markets, scheme_identifiers, scheme_link
 from search.markets import markets_for, members_of, unions_of
@@ -98,6 +97,7 @@ class Knowledge:
         self.found: dict = {}  # searches of the index repeated for every question (changes())
         self._open: dict[tuple[str, str], frozenset[str]] = {}
         self._identifiers: dict[str, list[str]] = {}
+        self._remembered: dict = {}
 
     def open_between(self, origin: str, market: str) -> frozenset[str]:
         """The arrangements that let results from the origin into the market (the first half
@@ -110,6 +110,16 @@ class Knowledge:
             if len(self._open) > 4096:
                 self._open.clear()
             self._open[key] = found
+        return found
+
+    def remember(self, key, compute):
+        """A result computed once per knowledge (it is read again when the index changes);
+        a few thousand at most, since the keys are anyone's words."""
+        found = self._remembered.get(key)
+        if found is None:
+            if len(self._remembered) >= 4096:
+                self._remembered.clear()
+            found = self._remembered[key] = compute()
         return found
 
     def identifiers(self, scheme: dict) -> list[str]:
@@ -597,9 +607,14 @@ def understand(backend, kb: Knowledge, query: MatchQuery) -> Understanding:
     found = kb.index.find(affirmed(query.product)) if query.product.strip() else []
     hs = norm.hs_code(query.hs) if query.hs else None
     text = query.product if not is_cjk_only(query.product) else ""
-    candidates = classify(found, hs, nomenclature_hits(backend, text) if text else [],
-                          notified_codes(backend, query.product) if query.product.strip()
-                          else [])
+    # The nomenclature's words add candidates (kept per text with the knowledge: the
+    # nomenclature changes with a crawl of it, which reloads the knowledge); the codes that
+    # notifications with these words carry count only when the vocabulary knows no product.
+    nomenclature = kb.remember(("nomenclature", text), lambda: nomenclature_hits(backend, text)) \
+        if text else []
+    notified = notified_codes(backend, query.product) if query.product.strip() and not found \
+        else []
+    candidates = classify(found, hs, nomenclature, notified)
     codes = [c.code for c in leading(candidates)]
     # The product is the best name found (or names as good): a "compressor" that also
     # reads as an "air conditioner" is a compressor.
