@@ -53,6 +53,8 @@ def link_problems(records: list[dict]) -> list[str]:
         check(rid, "arrangements", b.get("arrangements", []), "arrangement")
         check(rid, "schemes", b.get("schemes", []), "scheme")
         check(rid, "ncb", [b.get("ncb")], "body")
+    for p in of_kind(records, "product"):
+        check(f"product {p['id']}", "kind_of", p.get("kind_of", []), "product")
     for a in of_kind(records, "arrangement"):
         check(f"arrangement {a['id']}", "parties' bodies",
               [b for p in a.get("parties", []) for b in p.get("bodies", [])], "body")

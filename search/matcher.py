@@ -94,6 +94,7 @@ class Knowledge:
                 self.bodies_for_scheme[scheme_id].append(body)
         self.index = ProductIndex(by_kind["product"])
         self.products = by_kind["product"]
+        self.product_by_id = {p["id"]: p for p in self.products}
         self.found: dict = {}  # searches of the index repeated for every question (changes())
         self._open: dict[tuple[str, str], frozenset[str]] = {}
         self._identifiers: dict[str, list[str]] = {}
@@ -620,6 +621,9 @@ def understand(backend, kb: Knowledge, query: MatchQuery) -> Understanding:
     # reads as an "air conditioner" is a compressor.
     named = [f.product for f in found if f.score >= found[0].score * WEIGHTS["same_product"]]
     products = named or [p for c in codes for p in kb.products_for_hs(c)]
+    # A smartphone is a mobile phone: an act listing mobile phones lists it too.
+    products += [kb.product_by_id[k] for p in products for k in p.get("kind_of", [])
+                 if k in kb.product_by_id]
     products = list({p["id"]: p for p in products}.values())
     labels = {c.code: _label(backend, c.code) for c in candidates}
     product, assumptions = describe(products, query.product,

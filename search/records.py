@@ -457,6 +457,8 @@ class ProductSchema(CuratedSchema):
                         required=True, validate=_names_by_language)
     hs_codes = fields.List(HsCode(), load_default=list)
     categories = fields.List(fields.Str(), load_default=list)  # IECEE category codes
+    kind_of = fields.List(fields.Str(), load_default=list)  # broader products (a smartphone
+    # is a mobile phone): acts listing those list this one too
     attributes = Attributes(load_default=dict)  # what every such product is (a power bank:
     # battery, lithium); what varies between models is left to the description
     description = fields.Str(load_default="")
