@@ -303,6 +303,10 @@ def read(text: str) -> Attributes:
         values["voltage_dc"] = dc
     if volts:
         said["voltage"] = ", ".join(volts)
+    if dc and not ac and not power:
+        # Rated at a DC voltage and nothing said of mains: it works from that supply
+        # ("USB hub, 5 V", "LED strip 12 V DC"), or from its battery.
+        power.add("battery" if values.get("battery") else "dc")
     if power:
         values["power"] = frozenset(power - {"none"} if len(power) > 1 else power)
     return Attributes(**values, said=said)

@@ -244,8 +244,13 @@ def describe(products: list[dict], text: str, hs_texts: list[str], codes: list[s
         low_voltage = (0.0, float(MATCHING["voltage"]["assumed_dc_max"]))
         attrs = Attributes(voltage_dc=low_voltage, said={"voltage_dc": "assumed"}).over(attrs)
         assumptions.append({"attribute": "voltage_dc", "value": list(low_voltage)})
+    # A battery itself is no electrical equipment (RoHS, WEEE): what holds for battery-powered
+    # products does not hold for it — unless something else is named with it (earbuds whose
+    # description names their lithium battery).
+    is_battery = bool(products) and all("battery" in GROUP_CLASSES.get(p.get("group", ""), ())
+                                        for p in products)
     for name in ("radio", "battery"):
-        if getattr(attrs, name):
+        if getattr(attrs, name) and not (is_battery and name == "battery"):
             classes.update(ATTRIBUTE_CLASSES[name])
         elif getattr(attrs, name) is None and name == "radio":
             maybe.update({c: name for c in ATTRIBUTE_CLASSES[name]})
@@ -255,7 +260,7 @@ def describe(products: list[dict], text: str, hs_texts: list[str], codes: list[s
         attrs = Attributes(power=frozenset({"none"}), said={"power": "assumed"}).over(attrs)
         attrs = settle(attrs)
         assumptions.append({"attribute": "power", "value": ["none"]})
-    is_electric = electric(attrs)
+    is_electric = electric(attrs) and not is_battery
     if is_electric:
         classes.update(ATTRIBUTE_CLASSES["electric"])
     elif is_electric is None and groups & set(MAYBE_ELECTRIC) and \
@@ -616,11 +621,20 @@ def understand(backend, kb: Knowledge, query: MatchQuery) -> Understanding:
     notified = notified_codes(backend, query.product) if query.product.strip() and not found \
         else []
     candidates = classify(found, hs, nomenclature, notified)
-    codes = [c.code for c in leading(candidates)]
+    top = leading(candidates)
+    codes = [c.code for c in top]
     # The product is the best name found (or names as good): a "compressor" that also
     # reads as an "air conditioner" is a compressor.
-    named = [f.product for f in found if f.score >= found[0].score * WEIGHTS["same_product"]]
-    products = named or [p for c in codes for p in kb.products_for_hs(c)]
+    # Half a name ("power" of "power drill") suggests HS codes but never says what it is.
+    whole = [f for f in found if f.complete]
+    # Names in the words that name the product come before those in its details ("earbuds
+    # with charging case (lithium-ion battery)" are earbuds).
+    whole = [f for f in whole if f.primary] or whole
+    named = [f.product for f in whole if f.score >= whole[0].score * WEIGHTS["same_product"]]
+    # Without a whole name, the products the vocabulary files under a code the question gave,
+    # or the nomenclature's words found, stand for it ("wall wart 5V" → 8504 → adapters).
+    products = named or [p for c in top if c.via - {"vocabulary"}
+                         for p in kb.products_for_hs(c.code)]
     # A smartphone is a mobile phone: an act listing mobile phones lists it too.
     products += [kb.product_by_id[k] for p in products for k in p.get("kind_of", [])
                  if k in kb.product_by_id]

@@ -50,6 +50,8 @@ def _first_clause(text: str) -> str:
 # Languages whose names put the head word first.
 HEAD_FIRST = frozenset({"fr", "es", "ru", "ar", "pt", "it"})
 HEAD_WEIGHT = 0.25
+# Share of a name's words a text must hold for the name to say what the product is.
+COMPLETE = 0.8
 
 
 @lru_cache(maxsize=8192)
@@ -125,6 +127,8 @@ class Found:
     score: float
     name: str
     language: str
+    complete: bool = True  # (nearly) every word of the name is in the text, not half a name
+    primary: bool = True  # named where the description names its product, not in a detail
 
 
 class ProductIndex:
@@ -189,8 +193,10 @@ class ProductIndex:
             if score and not main & set(name.words):
                 score *= 0.6
             if score > 0 and score > getattr(best.get(name.product), "score", 0):
+                covered = sum(w in present for w in name.words) / len(name.words)
                 best[name.product] = Found(self.products[name.product], round(score, 4),
-                                           name.text, name.language)
+                                           name.text, name.language, covered >= COMPLETE,
+                                           bool(main & set(name.words)))
         found = sorted(best.values(), key=lambda f: (-f.score, f.product["id"]))
         return [f for f in found if f.score >= found[0].score * 0.6][:limit] if found else []
 
