@@ -23,7 +23,8 @@ MATCHING = json.loads((Path(__file__).with_name("data") / "matching.json")
                       .read_text(encoding="utf-8"))
 BOOLEAN = ("radio", "battery", "lithium", "children", "professional")
 # Characters that end a clause: a negation never reaches past them ("no batteries, Bluetooth").
-_CLAUSE = re.compile(r"[,;.()\[\]!?\n，；。、（）]")
+# A decimal point or comma inside a number ("15.6-inch", "10,000 mAh") ends no clause.
+_CLAUSE = re.compile(r"(?<!\d)[.,]|[.,](?!\d)|[;()\[\]!?\n，；。、（）]")
 _TOKEN = re.compile(r"[^\s,;.()\[\]!?:/，；。、（）]+")
 # A rated voltage: a number or range with a volt unit, AC or DC before or after it.
 _AC = r"ac|~|ca|交流|перем\w*|متردد"
@@ -267,6 +268,10 @@ def read(text: str) -> Attributes:
     """The attributes a description states."""
     folded = fold(text)
     tokens = _tokens(folded)
+    # Words that state an attribute count only where the text affirms them ("sans adaptateur
+    # secteur" says nothing of mains); the lists of negative statements read the whole text.
+    kept = fold(affirmed(text))
+    kept_tokens = _tokens(kept)
     values: dict = {}
     said: dict[str, str] = {}
     radio = read_radio(text)
@@ -278,7 +283,9 @@ def read(text: str) -> Attributes:
                                ("battery", True, ("battery",))):
         if name in values:
             continue
-        hit = next((h for lst in lists if (h := _has(folded, tokens, lst))), None)
+        negative = (name, value) in (("children", False), ("battery", False))
+        hit = next((h for lst in lists if (h := _has(folded, tokens, lst) if negative
+                                                else _has(kept, kept_tokens, lst))), None)
         if hit:
             values[name], said[name] = value, hit
     if "battery" not in values and any(re.search(pattern, folded)
@@ -289,7 +296,8 @@ def read(text: str) -> Attributes:
         said.setdefault("battery", said["lithium"])
     power: set[str] = set()
     for source, words_list in (("mains", "mains"), ("dc", "dc"), ("none", "unpowered")):
-        hit = _has(folded, tokens, words_list)
+        hit = _has(folded, tokens, words_list) if source == "none" else _has(
+            kept, kept_tokens, words_list)
         if hit:
             power.add(source)
             said.setdefault("power", hit)
@@ -303,13 +311,19 @@ def read(text: str) -> Attributes:
         values["voltage_dc"] = dc
     if volts:
         said["voltage"] = ", ".join(volts)
-    if dc and not ac and not power:
-        # Rated at a DC voltage and nothing said of mains: it works from that supply
-        # ("USB hub, 5 V", "LED strip 12 V DC"), or from its battery.
-        power.add("battery" if values.get("battery") else "dc")
     if power:
         values["power"] = frozenset(power - {"none"} if len(power) > 1 else power)
     return Attributes(**values, said=said)
+
+
+def supplied_at_dc(attrs: Attributes) -> Attributes:
+    """Rated at a DC voltage, with nothing said of mains by the words, the form or the
+    product's nature: it works from that supply ("USB hub, 5 V", "LED strip 12 V DC"), or
+    from its battery. (A charger's 5 V is its output: its nature says mains.)"""
+    if attrs.power is None and attrs.voltage_dc and attrs.voltage_ac is None:
+        power = frozenset({"battery" if attrs.battery else "dc"})
+        return Attributes(power=power, said={"power": "voltage"}).over(attrs)
+    return attrs
 
 
 def settle(attrs: Attributes) -> Attributes:

@@ -26,7 +26,16 @@ from datetime import date
 
 from search import normalise as norm
 from search.analysis import fold
-from search.attributes import MATCHING, Attributes, affirmed, electric, from_record, read, settle
+from search.attributes import (
+    MATCHING,
+    Attributes,
+    affirmed,
+    electric,
+    from_record,
+    read,
+    settle,
+    supplied_at_dc,
+)
 from search.bodies import merge_bodies
 from search.links import folded_text, notification_markets, scheme_identifiers, scheme_link
 from search.markets import markets_for, members_of, unions_of
@@ -215,7 +224,7 @@ def attributes_of(products: list[dict], text: str, stated: Attributes) -> Attrib
     """The form's answers over the description's words over the product's own nature."""
     nature = from_record(products[0].get("attributes", {}), products[0]["id"]) if products \
         else Attributes()
-    return settle(stated.over(read(text).over(nature)))
+    return settle(supplied_at_dc(stated.over(read(text).over(nature))))
 
 
 def describe(products: list[dict], text: str, hs_texts: list[str], codes: list[str] = (),
@@ -268,6 +277,10 @@ def describe(products: list[dict], text: str, hs_texts: list[str], codes: list[s
         maybe.update({c: "power" for c in ("electrical equipment", "electronic equipment")})
     elif is_electric is False:
         classes -= {"electrical equipment", "electronic equipment"}
+    if not products and not attrs.professional and "machinery" not in classes:
+        # Something the vocabulary does not know (a kitchen knife): a consumer product unless
+        # it is said to be for professionals, so general-safety acts still apply.
+        classes.add("consumer product")
     if attrs.professional:
         classes.discard("consumer product")
     for cls in classes:
@@ -609,8 +622,7 @@ class Understanding:
 def understand(backend, kb: Knowledge, query: MatchQuery) -> Understanding:
     if not query.product.strip() and not query.hs:
         raise MatchError("nothing to match on")
-    # What the description negates is not the product ("без радиомодуля", "no Wi-Fi module").
-    found = kb.index.find(affirmed(query.product)) if query.product.strip() else []
+    found = _found(kb, query.product)
     hs = norm.hs_code(query.hs) if query.hs else None
     text = query.product if not is_cjk_only(query.product) else ""
     # The nomenclature's words add candidates (kept per text with the knowledge: the
@@ -622,15 +634,11 @@ def understand(backend, kb: Knowledge, query: MatchQuery) -> Understanding:
         else []
     candidates = classify(found, hs, nomenclature, notified)
     top = leading(candidates)
-    codes = [c.code for c in top]
-    # The product is the best name found (or names as good): a "compressor" that also
-    # reads as an "air conditioner" is a compressor.
-    # Half a name ("power" of "power drill") suggests HS codes but never says what it is.
-    whole = [f for f in found if f.complete]
-    # Names in the words that name the product come before those in its details ("earbuds
-    # with charging case (lithium-ion battery)" are earbuds).
-    whole = [f for f in whole if f.primary] or whole
-    named = [f.product for f in whole if f.score >= whole[0].score * WEIGHTS["same_product"]]
+    named = _named(found)
+    ids = {p["id"] for p in named}
+    # The codes that decide scope: those of the product named, a code given, the
+    # nomenclature's; not those of a part or accessory the description mentions.
+    codes = [c.code for c in top if set(c.products) & ids or c.via - {"vocabulary"}]
     # Without a whole name, the products the vocabulary files under a code the question gave,
     # or the nomenclature's words found, stand for it ("wall wart 5V" → 8504 → adapters).
     products = named or [p for c in top if c.via - {"vocabulary"}
@@ -644,6 +652,23 @@ def understand(backend, kb: Knowledge, query: MatchQuery) -> Understanding:
                                     [labels[c] for c in codes if labels.get(c)], codes,
                                     query.stated)
     return Understanding(candidates, found, product, assumptions, labels)
+
+
+def _found(kb: Knowledge, text: str) -> list[Found]:
+    """Products of the vocabulary the text names, without those it names only to negate
+    ("no Wi-Fi module", "без радиомодуля"); "friteuse sans huile" stays an air fryer."""
+    if not text.strip():
+        return []
+    negated = set(words(text)) - set(words(affirmed(text)))
+    return [f for f in kb.index.find(text) if not set(words(f.name)) <= negated]
+
+
+def _named(found: list[Found]) -> list[dict]:
+    """The product itself: the best whole name (or names as good) where the description
+    names its product — half a name ("power" of "power drill") or a name in the details
+    ("…, charger sold separately") never says what it is."""
+    whole = [f for f in found if f.complete and f.primary]
+    return [f.product for f in whole if f.score >= whole[0].score * WEIGHTS["same_product"]]
 
 
 def for_market(backend, kb: Knowledge, u: Understanding, market: str, origin: str | None,

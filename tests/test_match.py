@@ -263,12 +263,12 @@ def _cases() -> list[dict]:
 
 
 def _texts(req: dict) -> list[str]:
-    """What an alias may name in a requirement: its name, mark, id, legal basis and acts."""
+    """What an alias may name in a requirement: its name, mark, id, legal basis and the
+    identifiers of its acts (not their long titles, which name the acts they repeal)."""
     scheme = req["scheme"]
     return [t.casefold() for t in (scheme["name"], scheme.get("mark") or "", scheme["id"],
                                    *req["legal_basis"],
-                                   *(r["identifier"] for r in req["regulations"]),
-                                   *(r["title"] for r in req["regulations"]))]
+                                   *(r["identifier"] for r in req["regulations"]))]
 
 
 def _named(reqs: list[dict], aliases: list[str]) -> bool:
