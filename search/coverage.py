@@ -107,8 +107,9 @@ def _groups(schemes: list[dict], markets: list[str]) -> tuple[list[str], list[st
     return sorted(real), sorted(none - real)
 
 
-def market_coverage(market: str, schemes: list[dict]) -> dict:
-    """One market: its own schemes, what its unions add, and what is still missing."""
+def market_coverage(market: str, schemes: list[dict], not_found: list[str] = ()) -> dict:
+    """One market: its own schemes, what its unions add, what is still missing, and which of
+    the missing groups were searched for and not found (``not_found``)."""
     markets = markets_for(market)
     own = [s for s in schemes if s["market"] == market]
     groups, none = _groups(schemes, markets)
@@ -120,19 +121,24 @@ def market_coverage(market: str, schemes: list[dict]) -> dict:
         "groups": groups,
         "none_groups": none,
         "missing_groups": [g for g in EXPECTED_GROUPS if g not in groups and g not in none],
+        "not_found_groups": [g for g in EXPECTED_GROUPS if g in not_found
+                             and g not in groups and g not in none],
         **_counts(own),
         "unknown_by_scheme": {s["id"]: u for s in own
                               if s.get("mandatory") != "none" and (u := unknown_facts(s))},
     }
 
 
-def coverage(schemes: list[dict], baseline: dict | None = None) -> dict:
+def coverage(schemes: list[dict], baseline: dict | None = None,
+             gaps: dict[str, list[str]] | None = None) -> dict:
     """The whole report: every market of the knowledge base, totals, and the baseline."""
     covered = [s for s in schemes if s["market"] in MARKETS]
+    markets = [market_coverage(m, covered, (gaps or {}).get(m, [])) for m in MARKETS]
     return {
         "facts": list(FACTS),
         "expected_groups": list(EXPECTED_GROUPS),
-        "markets": [market_coverage(m, covered) for m in MARKETS],
+        "markets": markets,
+        "complete_markets": sum(not m["missing_groups"] for m in markets),
         "overall": {"schemes": len(covered), **_counts(covered)},
         "other_markets": sorted({s["market"] for s in schemes} - set(MARKETS)),
         "baseline": baseline,
@@ -146,6 +152,16 @@ def curated_headers(crawls: list[dict]) -> dict[str, dict]:
     return (curated or {}).get("stats", {}).get("about", {})
 
 
+def declared_gaps(headers: dict[str, dict]) -> dict[str, list[str]]:
+    """Market → product groups the curated files declare as searched for and not found
+    (each file's header "not_found": market, group, when and what was searched)."""
+    out: dict[str, list[str]] = {}
+    for header in headers.values():
+        for gap in (header.get("not_found") or []) if isinstance(header, dict) else []:
+            out.setdefault(gap["market"], []).append(gap["group"])
+    return out
+
+
 def baseline_of(crawls: list[dict]) -> dict | None:
     """The starting data's unknown share, as the header of a scheme file records it
     (``BASELINE_FILE``)."""
@@ -154,4 +170,6 @@ def baseline_of(crawls: list[dict]) -> dict | None:
 
 def report(store) -> dict:
     """The coverage of what was crawled: scheme records and the baseline from the store."""
-    return coverage(list(store.records("scheme")), baseline_of(store.last_crawls()))
+    crawls = store.last_crawls()
+    return coverage(list(store.records("scheme")), baseline_of(crawls),
+                    declared_gaps(curated_headers(crawls)))

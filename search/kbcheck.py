@@ -69,10 +69,22 @@ def groups_by_market(schemes: list[dict]) -> dict[str, set[str]]:
     return {m: set().union(*(own.get(p, set()) for p in markets_for(m))) for m in MARKETS}
 
 
-def missing_groups(schemes: list[dict]) -> dict[str, list[str]]:
+def missing_groups(schemes: list[dict], declared: dict[str, list[str]] | None = None
+                   ) -> dict[str, list[str]]:
+    """Groups a market answers for by no scheme and no cited "none" — and that no curated
+    file declares as searched and not found (``declared``: market → groups)."""
     covered = groups_by_market(schemes)
-    return {m: [g for g in REQUIRED_GROUPS if g not in covered[m]] for m in MARKETS
-            if any(g not in covered[m] for g in REQUIRED_GROUPS)}
+    declared = declared or {}
+    out = {m: [g for g in REQUIRED_GROUPS if g not in covered[m]
+               and g not in declared.get(m, [])] for m in MARKETS}
+    return {m: groups for m, groups in out.items() if groups}
+
+
+def stale_gaps(schemes: list[dict], declared: dict[str, list[str]]) -> list[str]:
+    """Gaps a file declares that a record now answers: the declaration is out of date."""
+    covered = groups_by_market(schemes)
+    return [f"{m}: {g}" for m, groups in sorted(declared.items()) for g in groups
+            if g in covered.get(m, set())]
 
 
 def provenance_problems(records: list[dict]) -> list[str]:

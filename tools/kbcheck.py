@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from crawlers.spiders.curated import CURATED  # noqa: E402
 from search import kbcheck  # noqa: E402
+from search.coverage import declared_gaps  # noqa: E402
 from search.records import RecordError, load_record  # noqa: E402
 
 
@@ -57,9 +58,14 @@ def main(argv: list[str]) -> int:
         mine = {f"{r['kind']} {r['id']}" for r in records if r["_file"] in only}
         problems = [p for p in problems if any(m in p for m in mine) or
                     any(p.startswith(n) for n in only)]
+    headers = {p.name: {k: v for k, v in json.loads(p.read_text(encoding="utf-8")).items()
+                        if k != "records"} for p in CURATED.glob("*.json")}
+    declared = declared_gaps(headers)
+    problems += [f"declared gap answered since: {g}"
+                 for g in kbcheck.stale_gaps(kbcheck.of_kind(records, "scheme"), declared)]
     for problem in problems:
         print(problem)
-    missing = kbcheck.missing_groups(kbcheck.of_kind(records, "scheme"))
+    missing = kbcheck.missing_groups(kbcheck.of_kind(records, "scheme"), declared)
     if show_markets or not only:
         for market, groups in missing.items():
             print(f"market {market}: no scheme or 'none' for {', '.join(groups)}")

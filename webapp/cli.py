@@ -191,8 +191,10 @@ def _coverage_row(m: dict) -> str:
     schemes = f"{m['schemes']}+{m['inherited_schemes']}" if m["inherited_schemes"] else m["schemes"]
     facts = f"{m['verified_facts']}/{m['facts']}/{m['fields']}"
     groups = ", ".join(m["groups"] + [f"{g} (none)" for g in m["none_groups"]]) or "-"
+    missing = ", ".join(g + (" (searched, not found)" if g in m["not_found_groups"] else "")
+                        for g in m["missing_groups"]) or "-"
     return (f"{m['market']:<7}{schemes:>9}  {facts:>20}  {_share(m['unknown_share']):>8}  "
-            f"{groups} | {', '.join(m['missing_groups']) or '-'}")
+            f"{groups} | {missing}")
 
 
 if __name__ == "__main__":
