@@ -49,12 +49,10 @@ WEIGHTS = MATCHING["weights"]
 GROUP_CLASSES: dict[str, list[str]] = MATCHING["group_classes"]
 ATTRIBUTE_CLASSES: dict[str, list[str]] = MATCHING["attribute_classes"]
 MACHINERY_HEADINGS = [tuple(r) for r in MATCHING["machinery_headings"]["ranges"]]
-# Groups whose products often come with or without a radio: there an unstated radio is a
-# question; elsewhere (a kettle) it is asked only when the words hint at one ("smart").
-RADIO_PLAUSIBLE = ("IT and audio-video equipment", "phones and radio equipment", "toys",
-                   "light electric vehicles", "drones", "other consumer electronics")
-# Groups whose products may or may not work on electricity (a toy, a vehicle).
-MAYBE_ELECTRIC = ("toys", "vehicles")
+# Groups whose products often come with or without a radio, and groups whose products may or
+# may not be electric (matching.json says what follows from each).
+RADIO_PLAUSIBLE = tuple(MATCHING["radio_plausible_groups"]["groups"])
+MAYBE_ELECTRIC = tuple(MATCHING["maybe_electric_groups"]["groups"])
 RANK = {"mandatory": 0, "unknown": 1, "voluntary": 2}
 
 
