@@ -1,4 +1,5 @@
-"""Facts that sources write in free text: HS and ICS codes in product descriptions.
+"""Facts that sources write in free text: HS and ICS codes in product descriptions, and the
+several web addresses a single link field may hold.
 
 Members often leave ePing's ``hsCodes`` empty and write the codes into the products text
 ("HS Code: from 870310 to 870390", "HS 8504.40, 8507.60", "8700"). Codes are taken only after an
@@ -61,3 +62,19 @@ def ics_codes_in_text(*texts: str | None) -> list[str]:
         for match in _ICS.finditer(text or ""):
             found += _ICS_CODE.findall(match.group(1))
     return list(dict.fromkeys(found))
+
+
+_ADDRESS = re.compile(r"(?:https?|ftp)://[^\s,;|<>\"']+", re.I)
+
+
+def addresses_in(text: str | None) -> tuple[list[str], list[str]]:
+    """The web addresses of a link field that holds several, separated by spaces, commas,
+    semicolons or bars (real ePing records do), in order and once each; and the parts that are
+    no address, for the crawl's fault log (a notification is never dropped for them)."""
+    found, rest = [], []
+    for part in re.split(r"[\s,;|]+", text or ""):
+        if not part:
+            continue
+        address = _ADDRESS.fullmatch(part.rstrip(".)"))
+        (found if address else rest).append(address.group(0) if address else part)
+    return list(dict.fromkeys(found)), rest

@@ -16,7 +16,14 @@ from scrapy.exceptions import DropItem
 from search import settings as mp_settings
 from search.backend import open_backend
 from search.indexing import index_records
-from search.records import RecordError, complement, content_hash, keep_complements, load_record
+from search.records import (
+    RecordError,
+    complement,
+    content_hash,
+    keep_complements,
+    load_record,
+    salvage,
+)
 from search.store import RecordStore
 
 log = logging.getLogger(__name__)
@@ -46,6 +53,12 @@ class ValidatePipeline:
         try:
             return load_record(data.get("kind", ""), data)
         except RecordError as exc:
+            if saved := salvage(data.get("kind", ""), data, exc):
+                # Kept without the optional values that failed; the fault log says which.
+                record, left_out = saved
+                self.crawler.spider.fault(
+                    record["id"], f"kept without invalid {', '.join(left_out)}: {exc.messages}")
+                return record
             self.crawler.stats.inc_value("marketpass/invalid")
             log.warning("%s: dropped invalid record from %s: %s", self.crawler.spider.name,
                         data.get("source_url"), exc)

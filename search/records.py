@@ -538,4 +538,24 @@ def load_record(kind: str, data: dict) -> dict:
     return record
 
 
-__all__ = ["KINDS", "RecordError", "SCHEMAS", "content_hash", "load_record"]
+# What a notification cannot be without: a value that fails elsewhere is an optional fact lost,
+# not a lost notification.
+NOTIFICATION_IDENTITY = frozenset({"id", "symbol", "member", "source", "source_url",
+                                   "fetched_at", "kind"})
+
+
+def salvage(kind: str, data: dict, error: RecordError) -> tuple[dict, list[str]] | None:
+    """A notification whose only invalid values are optional, loaded without them, and the
+    fields left out; None when its identity itself is invalid (or for other kinds, whose
+    sources are ours to fix)."""
+    bad = set(error.messages) if isinstance(error.messages, dict) else set()
+    if kind != "notification" or not bad or bad & NOTIFICATION_IDENTITY:
+        return None
+    try:
+        record = load_record(kind, {k: v for k, v in data.items() if k not in bad})
+    except RecordError:
+        return None
+    return record, sorted(bad)
+
+
+__all__ = ["KINDS", "RecordError", "SCHEMAS", "content_hash", "load_record", "salvage"]

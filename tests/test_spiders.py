@@ -172,6 +172,27 @@ def test_eping_splits_document_links_joined_with_commas():
         "22_5350_00_e.pdf", "22_5350_00_x.pdf", "ARE543.DOCX"]
 
 
+def test_a_link_field_with_several_addresses_keeps_every_valid_one():
+    """Real ePing records put several addresses in one field, separated by spaces: the
+    notification is kept with each address, and what is no address goes to the fault log."""
+    from crawlers.spiders.wto_eping import WtoEpingSpider
+
+    spider = spider_of(WtoEpingSpider)
+    item = json.loads((spider.sources_dir() / spider.manifest["files"][0]).read_text())[
+        "items"][0]
+    item["notifiedDocumentLink"] = ("https://members.wto.org/a.pdf https://members.wto.org/b.docx"
+                                    " see-annex  ,https://members.wto.org/a.pdf")
+    item["linkToNotification"] = "https://docs.wto.org/x.pdf https://docs.wto.org/y.pdf"
+    records = list(spider.parse_item(item))
+    assert len(records) == 1
+    urls = [link["url"] for link in records[0]["links"]]
+    assert urls == ["https://members.wto.org/a.pdf", "https://members.wto.org/b.docx",
+                    "https://docs.wto.org/x.pdf", "https://docs.wto.org/y.pdf"]
+    assert records[0]["source_url"] == "https://docs.wto.org/x.pdf"
+    assert load_record("notification", {k: v for k, v in records[0].items() if k != "kind"})
+    assert any("see-annex" in f for f in spider.crawler.stats.get_value("marketpass/fault_log"))
+
+
 def test_curated_records_cite_their_sources_and_say_whether_verified():
     from crawlers.spiders.curated import CuratedSpider
 
@@ -300,3 +321,22 @@ def test_meti_pse_categories_become_the_acts_scope():
     page = TextResponse(url="https://example.org/x", body=b"<table><tr><td>x</td></tr></table>")
     assert list(spider.parse(page)) == []
     assert spider.crawler.stats.get_value("marketpass/faults") == 1
+
+
+def test_an_invalid_optional_value_costs_the_value_not_the_notification():
+    from crawlers.pipelines import ValidatePipeline
+
+    spider = spider_of(WtoEpingSpider)
+    spider.crawler.spider = spider
+    pipeline = ValidatePipeline(spider.crawler)
+    good = eping_records()[0]
+    broken = {**good, "comment_deadline": "31/02/2026", "hs_codes": ["87.03.xx"]}
+    kept = pipeline.process_item(broken, spider)
+    assert kept["symbol"] == good["symbol"]
+    assert kept["comment_deadline"] is None and kept["hs_codes"] == []
+    assert any("comment_deadline" in f and "hs_codes" in f
+               for f in spider.crawler.stats.get_value("marketpass/fault_log"))
+    # Without its identity a notification cannot be kept.
+    from scrapy.exceptions import DropItem
+    with pytest.raises(DropItem):
+        pipeline.process_item({**good, "symbol": "not a symbol"}, spider)

@@ -42,7 +42,7 @@ from urllib.parse import urlencode
 import scrapy
 from w3lib.html import remove_tags
 
-from crawlers.extract import hs_codes_in_text, ics_codes_in_text
+from crawlers.extract import addresses_in, hs_codes_in_text, ics_codes_in_text
 from crawlers.spiders.base import CrawlError, MarketPassSpider
 from search import normalise as norm
 
@@ -164,6 +164,8 @@ class WtoEpingSpider(MarketPassSpider):
             self.logger.warning("skipping ePing item %s: %s", item.get("id"), exc)
             self.crawler.stats.inc_value("marketpass/items_skipped")
             return
+        if bad := link_faults(item):  # kept out of the record, never the reason to drop it
+            self.fault(f"ePing item {item.get('id')}", f"not a web address: {', '.join(bad)}")
         date = (record.get("distribution_date") or "")[:10]
         self.newest = max(self.newest or date, date) or None
         if self._wanted(record, date):
@@ -271,12 +273,19 @@ def _ics_codes(item: dict) -> list[str]:
 
 
 def _links(item: dict) -> list[dict]:
-    """Document links; ePing joins several URLs of one field with commas."""
+    """Document links; ePing puts several addresses in one field (commas or spaces). What is
+    no address is left out (``link_faults`` says what, for the crawl's fault log)."""
     fields = [("notifiedDocumentLink", "Notified document"), ("linkToNotification", "Notification")]
-    return [{"url": url.strip(), "label": label}
-            for key, label in fields for url in (item.get(key) or "").split(",") if url.strip()]
+    return [{"url": url, "label": label}
+            for key, label in fields for url in addresses_in(item.get(key))[0]]
+
+
+def link_faults(item: dict) -> list[str]:
+    """The parts of the link fields that are no web address."""
+    return [part for key in ("notifiedDocumentLink", "linkToNotification")
+            for part in addresses_in(item.get(key))[1]]
 
 
 def _source_url(item: dict) -> str:
     # The WTO's own document is the original publisher's record; ePing is the channel.
-    return item.get("linkToNotification") or "https://epingalert.org/"
+    return next(iter(addresses_in(item.get("linkToNotification"))[0]), "https://epingalert.org/")
