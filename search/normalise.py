@@ -167,6 +167,13 @@ def country(value: str) -> str:
     return code
 
 
+def eping_country_id(code: str) -> str | None:
+    """The id ePing's list endpoint filters a member by ("C682" for Saudi Arabia: "C" and the
+    UN M49 code; the EU is "U918"), or None for a code that is no WTO member."""
+    member = _members().get(country(code))
+    return member.eping_id if member else None
+
+
 def wto_member_name(code: str) -> str:
     """Return the WTO's English name for a member, or the CLDR English name for a non-member."""
     iso = country(code)

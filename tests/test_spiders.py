@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from scrapy.http import TextResponse
@@ -131,8 +132,13 @@ def test_eping_live_crawl_uses_the_keyed_api_or_else_the_keyless_list(monkeypatc
     spider = WtoEpingSpider.from_crawler(get_crawler(WtoEpingSpider), since="2026-01-01")
     (keyless,) = spider.initial_requests()
     assert keyless.url.startswith("https://epingalert.org/api/v1/azureSearch/getAll?")
-    assert "page=1" in keyless.url and "distributionDateFrom=2026-01-01" in keyless.url
+    # The keyless list is sorted newest first; the watermark ends its paging, not a parameter.
+    assert "page=1" in keyless.url and "sortDirection=desc" in keyless.url
+    assert "distributionDateFrom" not in keyless.url
     assert b"Ocp-Apim-Subscription-Key" not in keyless.headers
+    monkeypatch.setenv("MARKETPASS_EPING_KEY", "secret")
+    spider = WtoEpingSpider.from_crawler(get_crawler(WtoEpingSpider), since="2026-01-01")
+    assert "distributionDateFrom=2026-01-01" in next(iter(spider.initial_requests())).url
     monkeypatch.setenv("MARKETPASS_EPING_KEY", "secret")
     spider = WtoEpingSpider.from_crawler(get_crawler(WtoEpingSpider), full=True, since="2026-01-01")
     (keyed,) = spider.initial_requests()
@@ -340,3 +346,29 @@ def test_an_invalid_optional_value_costs_the_value_not_the_notification():
     from scrapy.exceptions import DropItem
     with pytest.raises(DropItem):
         pipeline.process_item({**good, "symbol": "not a symbol"}, spider)
+
+
+def test_eping_asks_the_keyless_endpoint_as_its_own_site_does(monkeypatch):
+    """The request shape of ePing's site (area and members filtered on the server, newest
+    distribution first) — the recording's manifest names the requests it stands for."""
+    monkeypatch.delenv("MARKETPASS_EPING_KEY", raising=False)
+    monkeypatch.delenv("MARKETPASS_EPING_LIST_URL", raising=False)
+    manifest = spider_of(WtoEpingSpider).manifest["requests"]
+    args = dict(a.split("=", 1) for a in manifest["arguments"].replace("-a ", "").split())
+    spider = spider_of(WtoEpingSpider, **args)
+    first = next(iter(spider.live_requests()))
+    assert first.url == manifest["urls"][0]
+    assert first.headers.get("Referer").decode() == manifest["headers"]["Referer"]
+    assert first.headers.get("Accept").decode() == "application/json"
+    query = parse_qs(urlparse(first.url).query)
+    assert query["sortBy"] == ["distributionDate"] and query["sortDirection"] == ["desc"]
+    assert query["domainIds"] == ["1"] and "C682" in query["countryIds"]
+    assert spider._api_request(2).url == manifest["urls"][1]
+
+
+def test_an_incremental_eping_crawl_stops_at_the_first_page_older_than_its_watermark():
+    spider = WtoEpingSpider.from_crawler(get_crawler(WtoEpingSpider), since="2024-01-01")
+    old = [{"id": 1, "distributionDate": "2023-05-01T00:00:00"}]
+    new = [{"id": 2, "distributionDate": "2024-03-01T00:00:00"}, *old]
+    assert spider._older_than_watermark(old) and not spider._older_than_watermark(new)
+    assert not spider_of(WtoEpingSpider)._older_than_watermark(old)  # a full crawl goes on

@@ -6,15 +6,19 @@ licence: WTO ePing content; WTO documents are public. Recorded responses: see
     crawlers/sources/wto_eping/manifest.json (reconstructed envelope of real records).
 access: the keyed API https://api.wto.org/eping/notifications/search (header
     Ocp-Apim-Subscription-Key, key from MARKETPASS_EPING_KEY; MARKETPASS_EPING_API_URL overrides
-    the address) when a key is set, else the site's keyless list endpoint
-    https://epingalert.org/api/v1/azureSearch/getAll (MARKETPASS_EPING_LIST_URL overrides it).
-    The keyless endpoint is undocumented: its answer has the same envelope (the recordings are
-    of it), but the request parameters are assumed to be the keyed API's (language, page,
-    pageSize, distributionDateFrom) — check them on the first live run. Newest first, paged;
-    incremental from the newest distribution date of the last good crawl unless ``--full``;
-    replay reads the recorded list pages; ``--from-file`` loads one saved list response.
-filters: ``-a members=SA,AE -a area=TBT -a since=2024-01-01`` are applied here too, whatever
-    the endpoint did with them (its filters are reported unreliable).
+    the address; ``distributionDateFrom`` carries the watermark) when a key is set, else the
+    site's keyless list endpoint https://epingalert.org/api/v1/azureSearch/getAll
+    (MARKETPASS_EPING_LIST_URL overrides it), asked as ePing's own site asks it — the shape a
+    public client used hourly from June to August 2026: ``domainIds`` (1 for TBT), ``countryIds``
+    repeated (C + UN M49 code, U918 for the EU), ``freeText`` (``-a text=``), ``sortBy=
+    distributionDate``, ``sortDirection=desc``, ``language``, ``page`` (from 1), ``pageSize``,
+    with ``Accept: application/json`` and the site's search page as ``Referer``. Newest first,
+    so an incremental crawl (from the newest distribution date of the last good crawl, unless
+    ``--full``) stops at the first page older than that; replay reads the recorded list pages
+    (the manifest names the requests they stand for); ``--from-file`` loads one saved response.
+filters: ``-a members=SA,AE -a area=TBT -a since=2024-01-01`` go to the server and are applied
+    here too, whatever the endpoint did with them (SPS's domain id was not seen: an SPS crawl
+    asks for every domain and keeps SPS here).
 languages: ``-a languages=fr,es`` asks each list page again in French and Spanish (ePing's
     ``language`` 2 and 3, as WTO documents number them) and keeps their titles and descriptions
     under ``translations``, matched by ePing's item id; a page that fails in one language only
@@ -54,6 +58,11 @@ MAX_FAILED_PAGES_IN_A_ROW = 3
 _OBJECTIVE_SPLIT = re.compile(r"(?<=\)),\s*")
 # ePing's language numbers (1 English, 2 French, 3 Spanish: WTO's official languages).
 LANGUAGES = {"en": 1, "fr": 2, "es": 3}
+# ePing's domain ids, as its site sends them (TBT is 1; SPS's id was not seen, so an SPS crawl
+# asks for every domain and keeps SPS on our side).
+DOMAINS = {"TBT": 1}
+# The page of ePing's site whose requests the keyless endpoint answers.
+SEARCH_PAGE = "https://epingalert.org/en/Search"
 
 
 class WtoEpingSpider(MarketPassSpider):
@@ -64,13 +73,14 @@ class WtoEpingSpider(MarketPassSpider):
     min_records = 20
 
     def __init__(self, *args, since: str | None = None, members: str = "", area: str = "",
-                 languages: str = "", **kwargs) -> None:
+                 languages: str = "", text: str = "", **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.languages = tuple(code for code in (c.strip().lower() for c in languages.split(","))
                                if code in LANGUAGES and code != "en")
         self.since = None if self.full else since
         self.members = {norm.country(m) for m in members.split(",") if m.strip()}
         self.area = area.upper()
+        self.text = text
         self.seen: set[str] = set()
         self.newest: str | None = None
         self.failed_in_a_row = 0
@@ -80,21 +90,40 @@ class WtoEpingSpider(MarketPassSpider):
         yield self._api_request(1)
 
     def _api_request(self, page: int, language: str = "en", **more) -> scrapy.Request:
-        params = {"language": LANGUAGES[language], "page": page, "pageSize": PAGE_SIZE}
-        if self.since:
-            params["distributionDateFrom"] = self.since
         if self.key:
             base = os.environ.get("MARKETPASS_EPING_API_URL", "").strip() or API
             headers = {"Ocp-Apim-Subscription-Key": self.key}
+            params = self._api_params(page, language)
         else:
-            base, headers = os.environ.get("MARKETPASS_EPING_LIST_URL", "").strip() or LIST, {}
+            base = os.environ.get("MARKETPASS_EPING_LIST_URL", "").strip() or LIST
+            headers = {"Accept": "application/json", "Referer": SEARCH_PAGE}
+            params = self.list_params(page, language)
+        url = f"{base}?{urlencode(params)}"
         if language != "en":
-            return scrapy.Request(f"{base}?{urlencode(params)}", dont_filter=True,
-                                  headers=headers, callback=self.parse_translation,
+            return scrapy.Request(url, dont_filter=True, headers=headers,
+                                  callback=self.parse_translation,
                                   cb_kwargs={"page": page, "language": language, **more},
                                   errback=self.on_translation_error)
-        return scrapy.Request(f"{base}?{urlencode(params)}", dont_filter=True, headers=headers,
+        return scrapy.Request(url, dont_filter=True, headers=headers,
                               cb_kwargs={"page": page}, errback=self.on_page_error)
+
+    def _api_params(self, page: int, language: str) -> list[tuple[str, object]]:
+        params = [("language", LANGUAGES[language]), ("page", page), ("pageSize", PAGE_SIZE)]
+        return params + ([("distributionDateFrom", self.since)] if self.since else [])
+
+    def list_params(self, page: int, language: str = "en") -> list[tuple[str, object]]:
+        """The keyless list endpoint's request as ePing's own site sends it: the area and the
+        members filtered on the server, newest distribution first (an incremental crawl stops
+        at the first page older than its watermark), the language, the page."""
+        params: list[tuple[str, object]] = []
+        if self.area in DOMAINS:
+            params.append(("domainIds", DOMAINS[self.area]))
+        params += [("countryIds", cid) for cid in sorted(filter(None, map(
+            norm.eping_country_id, self.members)))]
+        params += [("freeText", self.text), ("sortBy", "distributionDate"),
+                   ("sortDirection", "desc"), ("language", LANGUAGES[language]),
+                   ("page", page), ("pageSize", PAGE_SIZE)]
+        return params
 
     def parse(self, response, page: int | None = None, **kwargs):
         try:
@@ -114,6 +143,8 @@ class WtoEpingSpider(MarketPassSpider):
                                     total=envelope.get("totalCount"))
             return
         yield from self.batched(records) if self.from_file else records
+        if self._older_than_watermark(envelope["items"]):
+            return  # newest first: the rest was crawled before
         yield from self._next_page(page, fresh, envelope.get("totalCount"), failed=False)
 
     def parse_translation(self, response, page: int, language: str, records: list[dict],
@@ -144,6 +175,12 @@ class WtoEpingSpider(MarketPassSpider):
     def on_page_error(self, failure):
         self.on_error(failure)
         yield from self._next_page(failure.request.cb_kwargs.get("page"), 0, None, failed=True)
+
+    def _older_than_watermark(self, items: list[dict]) -> bool:
+        """A page of an incremental crawl whose every item was distributed before the
+        watermark: the list is sorted newest first, so no later page is new."""
+        dates = [(i.get("distributionDate") or "")[:10] for i in items if isinstance(i, dict)]
+        return bool(self.since and dates and all(d and d < self.since for d in dates))
 
     def _next_page(self, page: int | None, fresh: int, total: int | None, failed: bool):
         """The next page of a live crawl, unless paging should end here."""
