@@ -9,13 +9,15 @@ updated with what changed. Otherwise nothing changes and the crawl is logged as 
 from __future__ import annotations
 
 import logging
+import os
+import time
 
 from scrapy import signals
 from scrapy.exceptions import DropItem
 
 from search import settings as mp_settings
 from search.backend import open_backend
-from search.indexing import index_records
+from search.indexing import index_records, reconcile
 from search.records import (
     RecordError,
     complement,
@@ -84,6 +86,17 @@ class StorePipeline:
 
     def open_spider(self, spider=None) -> None:
         self.store = RecordStore(self.settings.db_path)
+        # What killed crawls left behind goes first: their staged rows, and committed records
+        # the index never received.
+        if interrupted := self.store.clear_interrupted():
+            log.warning("crawls %s were interrupted; what they staged is dropped", interrupted)
+        if self.store.pending_index():
+            backend = open_backend(self.settings)
+            try:
+                log.warning("indexing %d records a killed crawl committed",
+                            reconcile(self.store, backend))
+            finally:
+                backend.close()
         self.crawl_id = self.store.start_crawl(self.crawler.spider.name)
         self.complemented = self.store.complemented_ids()
 
@@ -157,7 +170,10 @@ class StorePipeline:
             # A crawl with faults may have missed records: the next one starts where this began.
             watermark = None if summary["faults"] else spider.watermark()
             result = self.store.finish_crawl(self.crawl_id, summary, watermark)
+            if pause := float(os.environ.get("MARKETPASS_TEST_PAUSE_BEFORE_INDEX") or 0):
+                time.sleep(pause)  # for the test that kills a crawl between store and index
             self._index(result.changed)
+            self.store.indexed(result.changed)
             self.crawler.stats.set_value("marketpass/outcome", "finished")
         self.store.close()
 

@@ -20,8 +20,12 @@ def documents(records: Iterable[dict], progress: Callable[[int], None] | None = 
 
 def rebuild(store: RecordStore, backend: SearchBackend,
             progress: Callable[[int], None] | None = None) -> int:
-    """Fill a fresh index from every stored record; readers keep the old one until it is done."""
-    return backend.rebuild(documents(store.records(), progress))
+    """Fill a fresh index from every stored record; readers keep the old one until it is done.
+    The outbox is then empty: the index holds everything the store had when it began."""
+    pending = store.pending_index()
+    count = backend.rebuild(documents(store.records(), progress))
+    store.indexed(pending)
+    return count
 
 
 # Above this share of the store, rebuilding the whole index beats writing the changes into it
@@ -34,3 +38,26 @@ def index_records(store: RecordStore, backend: SearchBackend, ids: list[str]) ->
     if len(ids) > 1000 and len(ids) > REBUILD_SHARE * sum(store.counts().values()):
         return rebuild(store, backend)
     return backend.upsert(documents(store.get_many(ids)))
+
+
+def reconcile(store: RecordStore, backend: SearchBackend) -> int:
+    """Index what the store committed and the index does not hold yet (a crawl killed between
+    its commit and its index write); the number of records brought in."""
+    pending = store.pending_index()
+    if pending:
+        index_records(store, backend, pending)
+        store.indexed(pending)
+    return len(pending)
+
+
+def drift(store: RecordStore, backend: SearchBackend) -> dict | None:
+    """How the index differs from the store, or None: records waiting in the outbox, or other
+    counts per kind. An empty store says nothing (an index built elsewhere, a test's)."""
+    pending = len(store.pending_index())
+    stored = store.counts()
+    if not stored and not pending:
+        return None
+    held = backend.counts()
+    if pending or stored != held:
+        return {"pending": pending, "store": stored, "index": held}
+    return None

@@ -3,10 +3,18 @@
 It is the source of truth; search indexes are derived from it. A crawl stages its records and
 commits them in one transaction only when it finishes well, so a crawl that fails half-way
 leaves the stored records, and therefore the served index, as they were.
+
+The records a commit changed go, in the same transaction, to an outbox: they leave it only once
+the index holds them. A crawl killed between the two leaves them there, and the next crawl's
+start, ``marketpass index status --check`` or ``index rebuild`` indexes them (``reconcile`` in
+``search.indexing``), for either backend. A crawl killed before its commit leaves a "running"
+row and staged records: the next start marks it interrupted and drops what it staged.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -29,6 +37,7 @@ CREATE INDEX IF NOT EXISTS store_history_id ON store_history (id);
 CREATE TABLE IF NOT EXISTS store_crawls (
     id INTEGER PRIMARY KEY, source TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
     status TEXT NOT NULL, stats TEXT NOT NULL DEFAULT '{}', watermark TEXT, error TEXT);
+CREATE TABLE IF NOT EXISTS store_outbox (id TEXT PRIMARY KEY, crawl_id INTEGER);
 CREATE TABLE IF NOT EXISTS store_staging_v2 (
     crawl_id INTEGER NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL,
     content_hash TEXT NOT NULL, data TEXT NOT NULL, fetched_at TEXT NOT NULL,
@@ -74,9 +83,16 @@ class CommitResult:
         return self.created + self.updated
 
 
+class StoreMissing(RuntimeError):
+    """The database is not there (a reader never creates one: an empty store would look like
+    a working site with no data)."""
+
+
 class RecordStore:
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, create: bool = True) -> None:
         self.path = Path(path)
+        if not create and not self.path.exists():
+            raise StoreMissing(f"no database at {self.path}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         conn = self._conn()
@@ -101,11 +117,47 @@ class RecordStore:
     # --- crawls ------------------------------------------------------------------------------
 
     def start_crawl(self, source: str) -> int:
+        """A new crawl, noting its process so a later start can tell one killed from one
+        still running."""
+        stats = _dumps({"pid": os.getpid(), "host": socket.gethostname()})
         cur = self._conn().execute(
-            "INSERT INTO store_crawls (source, started_at, status) VALUES (?, ?, 'running')",
-            (source, now()),
+            "INSERT INTO store_crawls (source, started_at, status, stats) "
+            "VALUES (?, ?, 'running', ?)", (source, now(), stats),
         )
         return int(cur.lastrowid)
+
+    def running_crawls(self, source: str | None = None) -> list[dict]:
+        """Crawls marked running, with the process that started them."""
+        rows = self._conn().execute(
+            "SELECT id, source, started_at, stats FROM store_crawls WHERE status = 'running'"
+            + (" AND source = ?" if source else ""), (source,) if source else ()).fetchall()
+        return [{"id": i, "source": s, "started_at": at, **jsonio.loads(st or "{}")}
+                for i, s, at, st in rows]
+
+    def clear_interrupted(self) -> list[int]:
+        """Crawls marked running whose process (on this host) is gone: killed. They are marked
+        interrupted and what they staged is dropped; the stored records never saw them."""
+        gone = [c["id"] for c in self.running_crawls() if not _alive(c)]
+        conn = self._conn()
+        for crawl_id in gone:
+            conn.execute("BEGIN IMMEDIATE")
+            self._close_crawl(conn, crawl_id, "interrupted", {},
+                              None, "the crawl's process ended before it finished")
+            conn.execute("COMMIT")
+        return gone
+
+    # --- the outbox: committed changes the index does not hold yet ---------------------------
+
+    def pending_index(self) -> list[str]:
+        return [r[0] for r in self._conn().execute("SELECT id FROM store_outbox ORDER BY rowid")]
+
+    def indexed(self, ids: list[str]) -> None:
+        """The index holds these records now: they leave the outbox."""
+        conn = self._conn()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            conn.execute(f"DELETE FROM store_outbox WHERE id IN ({', '.join('?' * len(chunk))})",
+                         chunk)
 
     def stage(self, crawl_id: int, records: Iterable[dict]) -> None:
         # Records keep their schema's field order; the content hash does not depend on it.
@@ -133,6 +185,8 @@ class RecordStore:
             conn.execute(_RECORD_HISTORY, (crawl_id, stamp, crawl_id))
             conn.execute(_UPSERT_CHANGED, (stamp, stamp, crawl_id, crawl_id))
             result.unchanged = conn.execute(_MARK_SEEN, (crawl_id,) * 3).rowcount
+            conn.executemany("INSERT OR REPLACE INTO store_outbox VALUES (?, ?)",
+                             [(i, crawl_id) for i in result.changed])
             stats = {**(stats or {}), "created": len(result.created),
                      "updated": len(result.updated), "unchanged": result.unchanged}
             self._close_crawl(conn, crawl_id, "finished", stats, watermark, None)
@@ -221,6 +275,43 @@ class RecordStore:
             "AND watermark IS NOT NULL ORDER BY id DESC LIMIT 1", (source,),
         ).fetchone()
         return row[0] if row else None
+
+
+class EmptyStore:
+    """What readers see where there is no database: no records, no crawls, nothing pending."""
+
+    path = None
+
+    def records(self, kind: str | None = None, batch: int = 2000) -> Iterator[dict]:
+        return iter(())
+
+    def counts(self) -> dict[str, int]:
+        return {}
+
+    def last_crawls(self) -> list[dict]:
+        return []
+
+    def pending_index(self) -> list[str]:
+        return []
+
+    def get(self, record_id: str) -> None:
+        return None
+
+    def history(self, record_id: str) -> list[dict]:
+        return []
+
+
+def _alive(crawl: dict) -> bool:
+    """Whether a running crawl's process still runs (a crawl from another host is taken to)."""
+    if crawl.get("host") != socket.gethostname() or not crawl.get("pid"):
+        return True
+    try:
+        os.kill(int(crawl["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _dumps(value: object) -> str:

@@ -14,6 +14,7 @@ from babel.messages.pofile import read_po
 from search.documents import to_document
 from search.records import load_record
 from search.sqlite_backend import SqliteBackend
+from search.store import RecordStore
 from webapp import create_app
 
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
@@ -384,8 +385,14 @@ def test_backend_opens_lazily_from_settings(tmp_path, monkeypatch):
     monkeypatch.delenv("MARKETPASS_SEARCH_URL", raising=False)
     app = create_app({"TESTING": True})
     assert not db.exists()
-    assert app.test_client().get("/healthz").get_json()["counts"] == {}
-    assert db.exists()
+    # A missing database is never created by the site: an empty one would answer "nothing
+    # found" everywhere. Health and pages say the service is unavailable.
+    health = app.test_client().get("/healthz")
+    assert health.status_code == 503 and health.get_json()["status"] == "error"
+    assert app.test_client().get("/api/v1/search?q=x").status_code == 503
+    assert not db.exists()
+    RecordStore(db).close()  # a crawl creates it
+    assert app.test_client().get("/healthz").get_json()["problem"] == "empty index"
 
 
 def test_record_page_with_slashes_in_id(client):

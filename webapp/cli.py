@@ -13,7 +13,7 @@ import click
 
 from search import settings as mp_settings
 from search.backend import BackendError, open_backend
-from search.indexing import rebuild
+from search.indexing import drift, rebuild, reconcile
 from search.store import RecordStore
 
 
@@ -111,6 +111,11 @@ def index_rebuild() -> None:
     _rebuild(RecordStore(settings.db_path), open_backend(settings))
 
 
+def _repair(store: RecordStore, backend) -> dict:
+    """What killed crawls left: interrupted crawls closed, committed records indexed."""
+    return {"interrupted": store.clear_interrupted(), "reindexed": reconcile(store, backend)}
+
+
 def _rebuild(store: RecordStore, backend) -> None:
     total = sum(store.counts().values())
     with click.progressbar(length=total, label="Indexing", file=sys.stderr) as bar:
@@ -127,15 +132,26 @@ def _rebuild(store: RecordStore, backend) -> None:
 
 @index.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-def index_status(as_json: bool) -> None:
+@click.option("--check", is_flag=True,
+              help="Repair what killed crawls left (interrupted crawls, records the index "
+                   "missed) and fail (exit 1) if the index still differs from the store.")
+def index_status(as_json: bool, check: bool) -> None:
     """Backend, counts by kind, last crawl per source."""
     settings = mp_settings.load()
     store = RecordStore(settings.db_path)
     try:
-        status = open_backend(settings).status()
+        backend = open_backend(settings)
+        repaired = _repair(store, backend) if check else {}
+        status = backend.status()
+        off = drift(store, backend)
     except BackendError as exc:
         raise click.ClickException(str(exc)) from exc
-    status = {**status, "store_counts": store.counts(), "crawls": store.last_crawls()}
+    status = {**status, "store_counts": store.counts(), "crawls": store.last_crawls(),
+              "drift": off, **repaired}
+    if check and off:
+        click.echo(json.dumps(status, indent=2, ensure_ascii=False) if as_json else
+                   f"the index differs from the store: {off}", err=not as_json)
+        sys.exit(1)
     if as_json:
         click.echo(json.dumps(status, indent=2, ensure_ascii=False))
         return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
@@ -55,3 +57,6 @@ def init_app(app: Flask) -> None:
     # InternalServerError before looking for a handler.
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(BackendError, handle_backend)
+    # A database that cannot be read (read-only where it must write its journal, corrupt,
+    # removed under a running worker) is the service being unavailable, not a server error.
+    app.register_error_handler(sqlite3.Error, handle_backend)

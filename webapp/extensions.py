@@ -7,9 +7,9 @@ import threading
 from flask import Flask, current_app
 from flask_babel import Babel
 
-from search.backend import SearchBackend, open_backend
+from search.backend import BackendError, SearchBackend, open_backend
 from search.settings import Settings
-from search.store import RecordStore
+from search.store import EmptyStore, RecordStore, StoreMissing
 
 babel = Babel()
 
@@ -31,15 +31,23 @@ class _State:
         if self._backend is None:
             with self._lock:
                 if self._backend is None:
+                    if not self.settings.search_url and not self.settings.db_path.exists():
+                        # Never create the database here: a deleted one would come back
+                        # empty and the site would answer "nothing found" everywhere.
+                        raise BackendError(f"no database at {self.settings.db_path}")
                     self._backend = open_backend(self.settings)
         return self._backend
 
     def store(self) -> RecordStore:
-        """The record store, for the crawl log (pages read records through the backend)."""
+        """The record store, for the crawl log (pages read records through the backend); an
+        empty one when there is no database (the pages then say nothing was crawled)."""
         if self._store is None:
             with self._lock:
                 if self._store is None:
-                    self._store = RecordStore(self.settings.db_path)
+                    try:
+                        self._store = RecordStore(self.settings.db_path, create=False)
+                    except StoreMissing:
+                        return EmptyStore()
         return self._store
 
 
