@@ -183,6 +183,7 @@ class StorePipeline:
             "publisher": spider.publisher,
             "dataset_url": spider.source_url,
             "licence": spider.licence,
+            "schedule_days": spider.schedule_days,
             "mode": "replay" if spider.replay else "file" if spider.from_file else "live",
             "fetched": stats.get_value("downloader/response_count", 0),
             "records": self.count,

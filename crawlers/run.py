@@ -6,22 +6,23 @@ import logging
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
+from scrapy.spiderloader import SpiderLoader
 
 from crawlers import settings as crawler_settings
 from crawlers.spiders.base import MarketPassSpider
-from crawlers.spiders.curated import CuratedSpider
-from crawlers.spiders.hs_nomenclature import HsNomenclatureSpider
-from crawlers.spiders.iecee_members import IeceeMembersSpider
-from crawlers.spiders.meti_pse import MetiPseSpider
-from crawlers.spiders.wto_documents import WtoDocumentsSpider
-from crawlers.spiders.wto_eping import WtoEpingSpider
-from crawlers.spiders.wto_eping_bulk import WtoEpingBulkSpider
 
-SPIDERS: dict[str, type[MarketPassSpider]] = {
-    spider.name: spider
-    for spider in (CuratedSpider, HsNomenclatureSpider, IeceeMembersSpider, MetiPseSpider,
-                   WtoDocumentsSpider, WtoEpingSpider, WtoEpingBulkSpider)
-}
+
+def _spiders() -> dict[str, type[MarketPassSpider]]:
+    """Every source, found by Scrapy's spider loader in ``crawlers.spiders``: a new source is
+    its module there (with its recording and test), nothing else to register."""
+    settings = Settings()
+    settings.setmodule(crawler_settings)
+    loader = SpiderLoader.from_settings(settings)
+    return {name: loader.load(name) for name in sorted(loader.list())
+            if issubclass(loader.load(name), MarketPassSpider)}
+
+
+SPIDERS: dict[str, type[MarketPassSpider]] = _spiders()
 
 
 def scrapy_settings(log_level: str = "INFO", replay: bool = False) -> Settings:

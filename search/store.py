@@ -268,6 +268,14 @@ class RecordStore:
         keys = ("source", "started_at", "finished_at", "status", "stats", "error")
         return [{**dict(zip(keys, r, strict=True)), "stats": jsonio.loads(r[4])} for r in rows]
 
+    def last_successes(self) -> list[dict]:
+        """The latest finished crawl of each source."""
+        rows = self._conn().execute(
+            "SELECT source, finished_at, stats FROM store_crawls WHERE id IN (SELECT MAX(id) "
+            "FROM store_crawls WHERE status = 'finished' GROUP BY source) ORDER BY source"
+        ).fetchall()
+        return [{"source": s, "finished_at": f, "stats": jsonio.loads(st)} for s, f, st in rows]
+
     def watermark(self, source: str) -> str | None:
         """The watermark of the source's last successful crawl (e.g. its newest date)."""
         row = self._conn().execute(
@@ -289,6 +297,9 @@ class EmptyStore:
         return {}
 
     def last_crawls(self) -> list[dict]:
+        return []
+
+    def last_successes(self) -> list[dict]:
         return []
 
     def pending_index(self) -> list[str]:

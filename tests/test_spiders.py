@@ -11,9 +11,9 @@ from scrapy.http import TextResponse
 from scrapy.utils.test import get_crawler
 
 from crawlers.run import SPIDERS
-from crawlers.spiders.base import CrawlError
+from crawlers.spiders.base import ACCESS, CrawlError
 from crawlers.spiders.wto_eping import WtoEpingSpider, _text
-from search.records import load_record
+from search.records import KINDS, load_record
 from tests.replay import replay
 
 
@@ -29,26 +29,47 @@ def records_of(results) -> list[dict]:
     return [load_record(item["kind"], item) for item in results if isinstance(item, dict)]
 
 
+def test_sources_are_found_by_scrapys_loader_without_a_list():
+    from scrapy.settings import Settings
+    from scrapy.spiderloader import SpiderLoader
+    from scrapy.utils.project import get_project_settings  # noqa: F401 (settings module below)
+
+    from crawlers import settings as crawler_settings
+
+    settings = Settings()
+    settings.setmodule(crawler_settings)
+    assert sorted(SpiderLoader.from_settings(settings).list()) == sorted(SPIDERS)
+    modules = {p.stem for p in (Path(__file__).resolve().parent.parent / "crawlers" / "spiders")
+               .glob("*.py")} - {"__init__", "base"}
+    assert modules == set(SPIDERS)
+
+
 @pytest.mark.parametrize("name", sorted(SPIDERS))
-def test_every_spider_declares_metadata_and_has_recordings(name):
+def test_every_spider_declares_itself_once_and_has_recordings(name):
+    """What a source is (publisher, licence, address, access, kinds, schedule, minimum) is
+    declared on its class, nowhere else: the manifest describes the recording only."""
     cls = SPIDERS[name]
-    assert cls.publisher and cls.licence and cls.min_records >= 1
+    declared = cls.declaration()
+    assert declared["publisher"] and declared["licence"] and declared["min_records"] >= 1
     assert cls.source_url.startswith("https://") or (name == "curated" and not cls.source_url)
+    assert declared["access"] in ACCESS and declared["summary"]
+    assert declared["kinds"] and set(declared["kinds"]) <= set(KINDS)
+    assert declared["schedule_days"] is None or declared["schedule_days"] > 0
     assert cls.__module__.endswith(name)
     manifest = spider_of(cls).manifest
     assert manifest["how"] and manifest["files"]
+    assert not {"publisher", "licence"} & set(manifest)  # declared once, on the class
     assert manifest.get("recorded_at") or name == "curated"  # curated files are the source
     for filename in manifest["files"]:
         assert (cls.sources_dir() / filename).stat().st_size > 0
-    module_doc = __import__(cls.__module__, fromlist=["x"]).__doc__
-    assert "publisher:" in module_doc and "licence:" in module_doc
 
 
 @pytest.mark.parametrize("name", sorted(SPIDERS))
-def test_every_spider_yields_valid_records_from_its_recordings(name):
+def test_every_spider_yields_valid_records_of_its_declared_kinds(name):
     spider, items = replay(SPIDERS[name])
     records = records_of(items)
     assert len(records) == len(items) >= SPIDERS[name].min_records
+    assert {r["kind"] for r in records} <= set(SPIDERS[name].kinds)
     assert all(r["source"] == name and r["source_url"] and r["fetched_at"] for r in records)
     assert spider.crawler.stats.get_value("marketpass/pages_ok")
     assert not spider.crawler.stats.get_value("marketpass/faults")

@@ -13,6 +13,7 @@ import click
 
 from search import settings as mp_settings
 from search.backend import BackendError, open_backend
+from search.freshness import stale
 from search.indexing import drift, rebuild, reconcile
 from search.store import RecordStore
 
@@ -57,6 +58,45 @@ def crawl(spiders: tuple[str, ...], every: bool, replay: bool, full: bool,
     watermarks = {n: store.watermark(n) for n in names}
     _run_spiders(names, replay=replay, full=full, from_file=from_file, watermarks=watermarks,
                  spider_args=dict(a.split("=", 1) for a in args))
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run what is due now, then stop.")
+@click.option("--replay", is_flag=True, help="Crawl the recorded responses (offline demos, tests).")
+@click.option("--interval", default=300, show_default=True, type=int,
+              help="Seconds between two looks at what is due.")
+def schedule(once: bool, replay: bool, interval: int) -> None:
+    """Crawl each source on its declared schedule, for as long as it runs (compose, systemd)."""
+    import time
+
+    from crawlers.schedule import run_due
+
+    while True:
+        store = RecordStore(mp_settings.load().db_path)
+        for name, code in run_due(store, replay=replay).items():
+            click.echo(f"{name}: {'finished' if code == 0 else f'failed (exit {code})'}")
+        store.close()
+        if once:
+            return
+        time.sleep(interval)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the declarations as JSON.")
+def sources(as_json: bool) -> None:
+    """Every source as it declares itself: publisher, licence, access, kinds, schedule."""
+    from crawlers.run import SPIDERS
+
+    declared = [spider.declaration() for spider in SPIDERS.values()]
+    if as_json:
+        click.echo(json.dumps(declared, indent=2, ensure_ascii=False))
+        return
+    for d in declared:
+        every = f"every {d['schedule_days']:g} days" if d["schedule_days"] else "on demand"
+        click.echo(f"{d['name']:<16}{d['access']:<17}{every:<16}{', '.join(d['kinds'])}")
+        click.echo(f"{'':<16}{d['summary']}")
+        click.echo(f"{'':<16}{d['publisher']} · {d['licence']}"
+                   f"{' · ' + d['source_url'] if d['source_url'] else ''}")
 
 
 @main.command("load-snapshot")
@@ -147,7 +187,7 @@ def index_status(as_json: bool, check: bool) -> None:
     except BackendError as exc:
         raise click.ClickException(str(exc)) from exc
     status = {**status, "store_counts": store.counts(), "crawls": store.last_crawls(),
-              "drift": off, **repaired}
+              "drift": off, "stale": stale(store), **repaired}
     if check and off:
         click.echo(json.dumps(status, indent=2, ensure_ascii=False) if as_json else
                    f"the index differs from the store: {off}", err=not as_json)
@@ -163,6 +203,9 @@ def index_status(as_json: bool, check: bool) -> None:
     for kind, count in sorted(status["counts"].items()):
         stored = status["store_counts"].get(kind, 0)
         click.echo(f"  {kind:<14}{count:>8} indexed {stored:>8} stored")
+    if status["stale"]:
+        click.echo(f"stale (last success older than twice the schedule): "
+                   f"{', '.join(status['stale'])}")
     click.echo("last crawl of each source:")
     for c in status["crawls"]:
         s = c["stats"]

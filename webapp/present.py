@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from flask import url_for
 
+from search.freshness import freshness
 from search.query import Hit, SearchRequest, SearchResult
 from webapp.extensions import marketpass
 from webapp.i18n import country_name
@@ -79,7 +80,9 @@ def record(data: dict) -> dict:
 
 
 def crawls(store) -> list[dict]:
-    """Each source's last crawl: when, how it ended, and what it fetched, added and changed."""
+    """Each source's last crawl: when, how it ended, and what it fetched, added and changed;
+    when it last succeeded, and whether that is older than twice its schedule."""
+    fresh = {f["source"]: f for f in freshness(store)}
     out = []
     for crawl in store.last_crawls():
         stats = crawl["stats"]
@@ -100,6 +103,9 @@ def crawls(store) -> list[dict]:
             "failed": stats.get("invalid", 0) + stats.get("skipped", 0) + stats.get("faults", 0),
             "faults": stats.get("fault_log", []),
             "reverified": reverification(stats.get("about", {})),
+            "last_success": fresh.get(crawl["source"], {}).get("last_success"),
+            "schedule_days": stats.get("schedule_days"),
+            "stale": fresh.get(crawl["source"], {}).get("stale", False),
         })
     return out
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 
-from flask import Flask
+from flask import Flask, g
 
 from search import provenance
+from search.freshness import freshness
 from webapp import labels
+from webapp.extensions import marketpass
 
 _URL = re.compile(r"(https?|ftp)://\S+\Z")
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?\Z")
@@ -37,6 +40,17 @@ def as_link(value: dict) -> tuple[str, str, list[tuple[str, object]]] | None:
     return url, label, rest
 
 
+def data_freshness() -> list[dict]:
+    """Each source's last successful crawl, for the footer of every page (read once a
+    request; a database that cannot be read leaves the footer without it)."""
+    if "freshness" not in g:
+        try:
+            g.freshness = freshness(marketpass.store)
+        except sqlite3.Error:
+            g.freshness = []
+    return g.freshness
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         is_url=is_url, is_date=is_date, present_value=present_value, as_link=as_link,
@@ -48,6 +62,6 @@ def init_app(app: Flask) -> None:
         fact_state=labels.fact_state, attr_name=labels.attribute_name,
         attr_question=labels.attribute_question, attr_value=labels.attribute_value,
         read_from_copy=provenance.read_from_copy, source_verifies=provenance.verifies,
-        figure_labels=labels.FIGURE_LABELS,
+        figure_labels=labels.FIGURE_LABELS, data_freshness=data_freshness,
     )
     app.jinja_env.filters["attr_name"] = labels.attribute_name

@@ -9,6 +9,7 @@ were recorded, which becomes ``fetched_at`` of the records replayed from them.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from functools import cached_property
@@ -19,17 +20,40 @@ import scrapy
 SOURCES = Path(__file__).resolve().parent.parent / "sources"
 
 
+def _summary(cls: type) -> str:
+    """The first line of the source module's docstring: what the source is, in a sentence."""
+    doc = sys.modules[cls.__module__].__doc__ or cls.__doc__ or ""
+    return doc.strip().split("\n")[0]
+
+
 class CrawlError(RuntimeError):
     """The source cannot be crawled as asked (no recordings, no live access, changed format)."""
 
 
+# How sources are read (a spider declares one).
+ACCESS = ("paged JSON API", "HTML listing", "bulk file", "document parser", "curated file")
+
+
 class MarketPassSpider(scrapy.Spider):
-    # Metadata every spider declares (see tests/test_spiders.py, which walks them all).
+    # What every source declares, once, here on its class: the crawl log, "About the data",
+    # `marketpass sources` and the schedule read it (tests/test_spiders.py walks them all).
     publisher: str = ""
     source_url: str = ""       # the publisher's page for this dataset ("" when records cite theirs)
     licence: str = ""          # terms of use / licence note
+    access: str = ""           # one of ACCESS
+    kinds: tuple[str, ...] = ()  # the record kinds it writes
+    schedule_days: float | None = None  # how often `marketpass schedule` crawls it live
+    # (None: on demand — the source needs pages named with -a urls=…, or ships with the code)
     min_records: int = 1       # a full crawl yielding fewer records fails and changes nothing
     complements: bool = False  # adds fields to records of other sources instead of replacing
+
+    @classmethod
+    def declaration(cls) -> dict:
+        """The source as it declares itself."""
+        return {"name": cls.name, "publisher": cls.publisher, "source_url": cls.source_url,
+                "licence": cls.licence, "access": cls.access, "kinds": list(cls.kinds),
+                "schedule_days": cls.schedule_days, "min_records": cls.min_records,
+                "summary": _summary(cls)}
 
     def __init__(self, replay: bool = False, full: bool = False, from_file: str | None = None,
                  urls: str = "", **kwargs) -> None:

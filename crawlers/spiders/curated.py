@@ -1,8 +1,5 @@
 """Curated knowledge: schemes, marks, arrangements, bodies, written by hand with citations.
 
-publisher: MarketPass contributors, from the public sources each record cites
-source_url: none of its own (each record cites its sources)
-licence: facts with their citations; see each record's ``sources``
 access: the JSON files in ``crawlers/curated/`` (``{"kind", "compiled_on", "records": [...]}``),
     read through ``file://`` so they take the same validation and provenance path as every
     crawled record. Replay and live are the same here: the files are the source.
@@ -29,6 +26,9 @@ CURATED = Path(__file__).resolve().parent.parent / "curated"
 
 class CuratedSpider(MarketPassSpider):
     name = "curated"
+    access = "curated file"
+    kinds = ('scheme', 'regulation', 'arrangement', 'body', 'product')
+    schedule_days = None
     publisher = "MarketPass contributors, from the public sources each record cites"
     source_url = ""  # each record cites its own sources
     licence = "Facts with their citations; see each record's sources"

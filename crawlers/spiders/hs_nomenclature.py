@@ -1,8 +1,5 @@
 """HS 2022 nomenclature: chapters, headings and subheadings with their descriptions.
 
-publisher: World Customs Organization (HS 2022); data: UN Comtrade via datasets/harmonized-system
-source_url: https://github.com/datasets/harmonized-system
-licence: ODC-PDDL-1.0 (the dataset); the HS itself is the WCO's
 access: one CSV (section, hscode, description, parent, level) and a CSV of the 21 section names.
 """
 
@@ -23,9 +20,12 @@ COLUMNS = {"section", "hscode", "description", "parent", "level"}
 
 class HsNomenclatureSpider(MarketPassSpider):
     name = "hs_nomenclature"
+    access = "bulk file"
+    kinds = ('hscode',)
+    schedule_days = 30
     publisher = "World Customs Organization (HS 2022) via UN Comtrade / datasets/harmonized-system"
     source_url = DATASET_URL
-    licence = "ODC-PDDL-1.0"
+    licence = "ODC-PDDL-1.0 (the dataset); the HS itself is the WCO's"
     min_records = 6000
 
     def replay_requests(self) -> Iterator[scrapy.Request]:

@@ -1,9 +1,5 @@
 """IECEE CB Scheme: member countries' National Certification Bodies (NCBs) from the listings.
 
-publisher: IEC System of Conformity Assessment Schemes for Electrotechnical Equipment and
-    Components (IECEE)
-source_url: https://www.iecee.org/
-licence: IECEE listings are public; facts only
 access: live, the listing pages named with ``-a urls=URL,URL`` (iecee.org's member, NCB and CBTL
     listings; their addresses have changed over the years, so none is assumed); replay reads
     two reconstructed listing tables (the legacy iecee.com NCB rows for countries A-F, and a
@@ -52,6 +48,9 @@ def _slug(text: str) -> str:
 
 class IeceeMembersSpider(MarketPassSpider):
     name = "iecee_members"
+    access = "HTML listing"
+    kinds = ('body',)
+    schedule_days = None
     publisher = "IECEE (IEC System of Conformity Assessment Schemes for Electrotechnical Equipment)"
     source_url = "https://www.iecee.org/"
     licence = "IECEE listings are public; facts only"

@@ -1,8 +1,5 @@
 """Japan, PSE (DENAN): the categories of electrical appliances and materials the Act covers.
 
-publisher: Ministry of Economy, Trade and Industry (METI), Japan
-source_url: https://www.japaneselawtranslation.go.jp/en/laws/view/3006/ja
-licence: Japanese laws and ordinances are not subject to copyright (Copyright Act, Art. 13)
 access: live, the ordinance's text named with ``-a urls=URL``; replay reads
     ``reconstructed_ordinance_appended_table_1.html``: the 20 categories (区分) of Appended
     Table 1 as a secondary page lists them verbatim, since the official text could not be
@@ -35,6 +32,9 @@ ACT = {
 
 class MetiPseSpider(MarketPassSpider):
     name = "meti_pse"
+    access = "HTML listing"
+    kinds = ('regulation',)
+    schedule_days = 30
     publisher = "Ministry of Economy, Trade and Industry (METI), Japan"
     source_url = "https://www.japaneselawtranslation.go.jp/en/laws/view/3006/ja"
     licence = "Japanese laws and ordinances are not subject to copyright (Copyright Act, Art. 13)"

@@ -1,8 +1,5 @@
 """WTO notification documents: the numbered form, for what list endpoints lack.
 
-publisher: World Trade Organization (notification documents)
-source_url: https://docs.wto.org/
-licence: WTO documents are public
 access: document URLs given with ``-a urls=URL,URL`` (PDF, DOCX or HTML, as ePing records link
     them), or a saved document with ``--from-file``. Replay reads ``reconstructed_*.html``:
     forms laid out from the real facts of three notifications as national portals and the US
@@ -24,6 +21,9 @@ from crawlers.spiders.base import MarketPassSpider
 
 class WtoDocumentsSpider(MarketPassSpider):
     name = "wto_documents"
+    access = "document parser"
+    kinds = ('notification',)
+    schedule_days = None
     publisher = "World Trade Organization (notification documents)"
     source_url = "https://docs.wto.org/"
     licence = "WTO documents are public"

@@ -1,9 +1,5 @@
 """WTO ePing: TBT and SPS notifications as the ePing list endpoints return them.
 
-publisher: World Trade Organization — ePing SPS&TBT Notification Alert System
-source_url: https://epingalert.org/
-licence: WTO ePing content; WTO documents are public. Recorded responses: see
-    crawlers/sources/wto_eping/manifest.json (reconstructed envelope of real records).
 access: the keyed API https://api.wto.org/eping/notifications/search (header
     Ocp-Apim-Subscription-Key, key from MARKETPASS_EPING_KEY; MARKETPASS_EPING_API_URL overrides
     the address; ``distributionDateFrom`` carries the watermark) when a key is set, else the
@@ -67,6 +63,9 @@ SEARCH_PAGE = "https://epingalert.org/en/Search"
 
 class WtoEpingSpider(MarketPassSpider):
     name = "wto_eping"
+    access = "paged JSON API"
+    kinds = ('notification',)
+    schedule_days = 1
     publisher = "World Trade Organization — ePing SPS&TBT Notification Alert System"
     source_url = "https://epingalert.org/"
     licence = "WTO ePing content; WTO documents are public"

@@ -1,8 +1,5 @@
 """WTO ePing daily export ``Notification_EN.xlsx``: the fast path to the full history.
 
-publisher: World Trade Organization — ePing SPS&TBT Notification Alert System
-source_url: https://epingalert.org/
-licence: WTO ePing content; WTO documents are public
 access: the export (about 45 MB, tens of thousands of rows, no key) from the address in
     MARKETPASS_EPING_BULK_URL, or a downloaded copy with ``--from-file``. Replay reads
     ``reconstructed_Notification_EN.xlsx``: reconstructed from the real recorded ePing records in
@@ -81,6 +78,9 @@ def item_of(row: tuple, columns: dict[str, int]) -> dict:
 
 class WtoEpingBulkSpider(WtoEpingSpider):
     name = "wto_eping_bulk"
+    access = "bulk file"
+    kinds = ('notification',)
+    schedule_days = None
     min_records = 20
 
     def live_requests(self) -> Iterator[scrapy.Request]:

@@ -7,6 +7,7 @@ import sqlite3
 from flask import Blueprint, Response, current_app, jsonify
 
 from search.backend import BackendError
+from search.freshness import stale
 from search.indexing import drift
 from webapp.extensions import marketpass
 
@@ -31,7 +32,10 @@ def healthz() -> tuple[Response, int]:
         return jsonify(status="error", problem="backend unavailable", backend=name,
                        mapping_version=None, counts={}), 503
     body = {"backend": status["backend"], "mapping_version": status["mapping_version"],
-            "counts": status["counts"]}
+            "counts": status["counts"],
+            # Sources whose last success is older than twice their schedule: data getting old
+            # is for operators to see, not a reason to take the site out of a load balancer.
+            "stale": stale(marketpass.store)}
     if not sum(status["counts"].values()):
         return jsonify(status="error", problem="empty index", **body), 503
     if off:
