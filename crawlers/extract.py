@@ -64,6 +64,7 @@ def ics_codes_in_text(*texts: str | None) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+_SEPARATORS = re.compile(r"[\s,;|]+")
 _ADDRESS = re.compile(r"(?:https?|ftp)://[^\s,;|<>\"']+", re.I)
 
 
@@ -71,8 +72,10 @@ def addresses_in(text: str | None) -> tuple[list[str], list[str]]:
     """The web addresses of a link field that holds several, separated by spaces, commas,
     semicolons or bars (real ePing records do), in order and once each; and the parts that are
     no address, for the crawl's fault log (a notification is never dropped for them)."""
+    if not text:
+        return [], []
     found, rest = [], []
-    for part in re.split(r"[\s,;|]+", text or ""):
+    for part in _SEPARATORS.split(text):
         if not part:
             continue
         address = _ADDRESS.fullmatch(part.rstrip(".)"))

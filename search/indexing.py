@@ -24,7 +24,7 @@ def rebuild(store: RecordStore, backend: SearchBackend,
     The outbox is then empty: the index holds everything the store had when it began."""
     pending = store.pending_index()
     count = backend.rebuild(documents(store.records(), progress))
-    store.indexed(pending)
+    store.indexed(pending)  # what was committed before the rebuild began, it holds
     return count
 
 

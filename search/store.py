@@ -37,7 +37,7 @@ CREATE INDEX IF NOT EXISTS store_history_id ON store_history (id);
 CREATE TABLE IF NOT EXISTS store_crawls (
     id INTEGER PRIMARY KEY, source TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
     status TEXT NOT NULL, stats TEXT NOT NULL DEFAULT '{}', watermark TEXT, error TEXT);
-CREATE TABLE IF NOT EXISTS store_outbox (id TEXT PRIMARY KEY, crawl_id INTEGER);
+CREATE TABLE IF NOT EXISTS store_outbox_v2 (crawl_id INTEGER PRIMARY KEY, ids TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS store_staging_v2 (
     crawl_id INTEGER NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL,
     content_hash TEXT NOT NULL, data TEXT NOT NULL, fetched_at TEXT NOT NULL,
@@ -149,15 +149,22 @@ class RecordStore:
     # --- the outbox: committed changes the index does not hold yet ---------------------------
 
     def pending_index(self) -> list[str]:
-        return [r[0] for r in self._conn().execute("SELECT id FROM store_outbox ORDER BY rowid")]
+        """Records committed that the index may not hold yet, oldest commit first."""
+        rows = self._conn().execute("SELECT ids FROM store_outbox_v2 ORDER BY crawl_id")
+        return list(dict.fromkeys(i for (ids,) in rows for i in jsonio.loads(ids)))
 
-    def indexed(self, ids: list[str]) -> None:
-        """The index holds these records now: they leave the outbox."""
+    def indexed(self, ids: list[str] | None = None) -> None:
+        """The index holds what the outbox held (or, with ``ids``, at least those): the
+        commits they came with leave it. One row per commit keeps a large crawl's outbox one
+        write and one delete."""
         conn = self._conn()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            conn.execute(f"DELETE FROM store_outbox WHERE id IN ({', '.join('?' * len(chunk))})",
-                         chunk)
+        if ids is None:
+            conn.execute("DELETE FROM store_outbox_v2")
+            return
+        wanted = set(ids)
+        for crawl_id, held in conn.execute("SELECT crawl_id, ids FROM store_outbox_v2").fetchall():
+            if set(jsonio.loads(held)) <= wanted:
+                conn.execute("DELETE FROM store_outbox_v2 WHERE crawl_id = ?", (crawl_id,))
 
     def stage(self, crawl_id: int, records: Iterable[dict]) -> None:
         # Records keep their schema's field order; the content hash does not depend on it.
@@ -185,8 +192,9 @@ class RecordStore:
             conn.execute(_RECORD_HISTORY, (crawl_id, stamp, crawl_id))
             conn.execute(_UPSERT_CHANGED, (stamp, stamp, crawl_id, crawl_id))
             result.unchanged = conn.execute(_MARK_SEEN, (crawl_id,) * 3).rowcount
-            conn.executemany("INSERT OR REPLACE INTO store_outbox VALUES (?, ?)",
-                             [(i, crawl_id) for i in result.changed])
+            if result.changed:
+                conn.execute("INSERT OR REPLACE INTO store_outbox_v2 VALUES (?, ?)",
+                             (crawl_id, jsonio.dumps(result.changed)))
             stats = {**(stats or {}), "created": len(result.created),
                      "updated": len(result.updated), "unchanged": result.unchanged}
             self._close_crawl(conn, crawl_id, "finished", stats, watermark, None)
