@@ -24,8 +24,8 @@ MATCHING = json.loads((Path(__file__).with_name("data") / "matching.json")
 BOOLEAN = ("radio", "battery", "lithium", "children", "professional")
 # Characters that end a clause: a negation never reaches past them ("no batteries, Bluetooth").
 # A decimal point or comma inside a number ("15.6-inch", "10,000 mAh") ends no clause.
-_CLAUSE = re.compile(r"(?<!\d)[.,]|[.,](?!\d)|[;()\[\]!?\n，；。、（）]")
-_TOKEN = re.compile(r"[^\s,;.()\[\]!?:/，；。、（）]+")
+_CLAUSE = re.compile(r"(?<!\d)[.,]|[.,](?!\d)|[;()\[\]!?\n，；。、（）،؛]")
+_TOKEN = re.compile(r"[^\s,;.()\[\]!?:/，；。、（）،؛]+")
 # A rated voltage: a number or range with a volt unit, AC or DC before or after it.
 _AC = r"ac|~|ca|交流|перем\w*|متردد"
 _DC = r"dc|⎓|cc|直流|пост\w*|مستمر"
@@ -163,12 +163,17 @@ def _radio_in(clause: str) -> list[bool]:
 
 def _radio_cjk(text: str) -> list[bool]:
     """CJK radio words inside a run of characters ("无无线功能", "带蓝牙"): negated when a
-    negation stands in the three characters before."""
+    negation stands in the three characters before, or — Japanese puts it after: "ワイヤレス
+    充電なし", "ワイヤレス充電非対応の…" — one of the words said after ("negation_after")
+    follows within a few characters of the same phrase."""
     found = []
+    after_words = [w for w in _words("negation_after") if not w.isascii()]
     for word in _words("radio_cjk"):
         for match in re.finditer(re.escape(word), text):
             before = text[max(0, match.start() - 3):match.start()]
-            found.append(not any(n in before for n in _words("negation_cjk")))
+            after = re.split(r"[\s,;、，。]", text[match.end():], maxsplit=1)[0]
+            found.append(not (any(n in before for n in _words("negation_cjk"))
+                              or any(n in after[:6] for n in after_words)))
     return found
 
 
@@ -225,8 +230,9 @@ def _has(folded: str, tokens: list[str], name: str) -> str | None:
         n = _phrase_at(tokens, i, name)
         if n:
             return " ".join(tokens[i:i + n])
+    compact = folded.replace(" ", "")  # affirmed() spaces "3节aaa电池" into tokens
     for word in _words(name + "_cjk"):
-        if word in folded:
+        if word in compact:
             return word
     return None
 

@@ -653,12 +653,13 @@ def understand(backend, kb: Knowledge, query: MatchQuery) -> Understanding:
 
 
 def _found(kb: Knowledge, text: str) -> list[Found]:
-    """Products of the vocabulary the text names, without those it names only to negate
-    ("no Wi-Fi module", "без радиомодуля"); "friteuse sans huile" stays an air fryer."""
+    """Products of the vocabulary the text names, without those one of whose words it
+    negates ("no Wi-Fi module", "без радиомодуля"; "bicycle, non-electric" is no electric
+    bicycle); "friteuse sans huile" stays an air fryer: the name negates "huile" itself."""
     if not text.strip():
         return []
     negated = set(words(text)) - set(words(affirmed(text)))
-    return [f for f in kb.index.find(text) if not set(words(f.name)) <= negated]
+    return [f for f in kb.index.find(text) if not set(words(affirmed(f.name))) & negated]
 
 
 def _named(found: list[Found]) -> list[dict]:

@@ -33,7 +33,8 @@ BODY_ROLES = ("member_body", "ncb", "cbtl", "iecex_cb", "iecex_extl", "accredita
               "iaf_mla_signatory", "ilac_mra_signatory", "designated_cab", "notified_body",
               "authority")
 # Languages of the product vocabulary: the WTO's three and the other UN languages.
-PRODUCT_LANGUAGES = ("en", "zh", "fr", "es", "ru", "ar")
+# The site speaks six languages; exporters and buyers also type Portuguese and Japanese.
+PRODUCT_LANGUAGES = ("en", "zh", "fr", "es", "ru", "ar", "pt", "ja")
 
 
 class RecordError(ValueError):

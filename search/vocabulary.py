@@ -27,7 +27,13 @@ STOPWORDS = frozenset(
 PREPOSITION = re.compile(r"\s(?:for|with|of|para|pour|de|для|к|с)\s", re.IGNORECASE)
 # What follows the first comma or bracket describes the product ("camera drone, LiPo battery"):
 # the product itself is named before it.
-CLAUSE = re.compile(r"[,;(（，；：:、]")
+CLAUSE = re.compile(r"[,;(（，；：:、،؛]")
+# Words for a set or pack that may open a description ("juego de bloques de construcción",
+# "مجموعة مكعبات بناء", "set of 6 knives"): the product is what follows them.
+CONTAINER = re.compile(
+    r"^\s*(?:(?:set|pack|kit|box|pair|bundle)\s+of|(?:juego|set|kit|paquete|conjunto|lote|"
+    r"jogo|pacote)\s+de|(?:lot|ensemble|coffret|kit|set)\s+(?:de|d')|набор|комплект|"
+    r"مجموعة|طقم)\s+(?:\d+\s+)?", re.IGNORECASE)
 # Units of a rating that may end the words naming a product ("table saw 1800 W").
 UNITS = frozenset("v w kw a ma mah wh kwh hz khz mhz ghz l ml kg g mm cm m inch in ft lb btu "
                   "в вт ач л кг мм см 伏 瓦 升".split())
@@ -174,6 +180,7 @@ class ProductIndex:
 
     def find(self, text: str, limit: int = 5) -> list[Found]:
         """Products whose names the text contains, best first."""
+        text = CONTAINER.sub("", text, count=1) or text
         query = words(text)
         if not query:
             return []

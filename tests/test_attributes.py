@@ -14,7 +14,9 @@ from search.attributes import Attributes, from_record, read, read_radio, read_vo
     "altavoz inalámbrico", "auriculares Bluetooth", "беспроводные наушники",
     "колонка с блютуз", "радиоуправляемая машинка", "سماعة لاسلكية", "مكبر صوت بلوتوث",
     "toy car, radio-controlled", "GPS tracker", "NFC reader", "4G LTE router",
-    "bluetooth-enabled scale", "audífonos sin cables",
+    "bluetooth-enabled scale", "audífonos sin cables", "fone de ouvido sem fio",
+    "ワイヤレスイヤホン", "Bluetooth対応スピーカー", "مكنسة روبوت بتحكم عبر تطبيق واي فاي، بطارية",
+    "درون، جهاز تحكم 2.4 غيغاهرتز",
 ])
 def test_radio_words_make_a_radio_device(text):
     assert read_radio(text) is True
@@ -27,6 +29,8 @@ def test_radio_words_make_a_radio_device(text):
     "chargeur sans Bluetooth", "lampe sans Wi-Fi", "чайник без Wi-Fi",
     "наушники без Bluetooth", "колонка без радиомодуля", "مكواة بدون بلوتوث",
     "شاحن بدون واي فاي", "without any wireless connectivity",
+    "fritadeira elétrica sem óleo, sem Wi-Fi", "Wasserkocher ohne WLAN",
+    "モバイルバッテリー 10000mAh、ワイヤレス充電なし", "ワイヤレス充電非対応の充電器",
 ])
 def test_negated_radio_words_say_it_has_none(text):
     assert read_radio(text) is False
@@ -102,3 +106,15 @@ def test_mains_products_have_no_dc_rating_and_battery_ones_no_ac():
     assert settle(Attributes(power=frozenset({"mains"}))).voltage_dc == ()
     assert settle(Attributes(power=frozenset({"battery"}))).voltage_ac == ()
     assert settle(Attributes()).voltage_ac is None
+
+
+@pytest.mark.parametrize("text", ["发光魔法棒玩具,3节AAA电池,无电机", "遥控车 4节AA电池",
+                                  "pilot with 2 AAA batteries"])
+def test_counted_batteries_in_any_script(text):
+    assert read(text).battery is True
+
+
+@pytest.mark.parametrize("text", ["Bloques de construcción de madera para bebés", "jouet en bois",
+                                  "木制积木", "деревянный конструктор", "لعبة خشبية"])
+def test_wooden_products_are_not_electric(text):
+    assert read(text).power == frozenset({"none"})

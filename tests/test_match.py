@@ -92,9 +92,25 @@ def test_words_drop_stopwords_and_split_cjk():
     ("charger for mobile phones", "product-charger"),       # what it is for is not what it is
     ("battery for laptop", "product-lithium-ion-battery"),
     ("кабель для зарядки", "product-power-cord"),
+    ("Juego de bloques de construcción de plástico", "product-toy"),  # a set of what follows
+    ("مجموعة مكعبات بناء بلاستيكية", "product-toy"),
+    ("set of 6 kitchen knives", "product-kitchen-knife"),
+    ("Portátil de 15,6 pulgadas", "product-laptop"),
+    ("モバイルバッテリー 10000mAh", "product-power-bank"),  # Japanese names too
+    ("万能电视遥控器,CR2032纽扣电池", "product-remote-control"),
 ])
 def test_products_found_in_any_words(kb, text, product):
     assert kb.index.find(text)[0].product["id"] == product
+
+
+@pytest.mark.parametrize("text, not_product", [
+    ("adult city bicycle, non-electric", "product-e-bike"),
+    ("kids kick scooter, non-electric", "product-e-scooter"),
+    ("velo de ville sans assistance électrique", "product-e-bike"),
+])
+def test_a_name_whose_word_the_text_negates_is_not_the_product(backend, kb, text, not_product):
+    found = match(backend, kb, MatchQuery(product=text, market="KR"), TODAY_CASES)
+    assert not_product not in [p["id"] for p in found["products"]]
 
 
 def test_nothing_found_for_words_no_product_has(kb):
