@@ -23,8 +23,10 @@ STOPWORDS = frozenset(
     "des du le les au aux en sur pour для и с из на в по от".split()
 )
 # Words after which a name only says what the product is for or goes with ("charger for
-# phones", "cargador para teléfono", "кабель для зарядки").
-PREPOSITION = re.compile(r"\s(?:for|with|of|para|pour|de|для|к|с)\s", re.IGNORECASE)
+# phones", "cargador para teléfono", "кабель для зарядки"); "de juguete" (a toy one) is an
+# adjective: "varita mágica de juguete" is a toy.
+PREPOSITION = re.compile(r"\s(?:for|with|of|para|pour|de(?!\s+(?:juguete|brinquedo)\b)|для|к|с)\s",
+                         re.IGNORECASE)
 # What follows the first comma or bracket describes the product ("camera drone, LiPo battery"):
 # the product itself is named before it.
 CLAUSE = re.compile(r"[,;(（，；：:、،؛]")
@@ -99,6 +101,15 @@ def _near(a: str, b: str) -> bool:
     return allowed > 0 and abs(len(a) - len(b)) <= allowed and _distance(a, b, allowed) <= allowed
 
 
+def _deletions(word: str, depth: int) -> set[str]:
+    """The word and what remains of it after deleting up to ``depth`` letters."""
+    out, frontier = {word}, {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w))}
+        out |= frontier
+    return out
+
+
 def _distance(a: str, b: str, limit: int) -> int:
     """Levenshtein distance, giving up once every path exceeds ``limit``."""
     previous = list(range(len(b) + 1))
@@ -153,16 +164,24 @@ class ProductIndex:
         for i, name in enumerate(self.names):
             for w in set(name.words):
                 self.by_word.setdefault(w, []).append(i)
-        self.by_length: dict[int, list[str]] = {}
+        # Misspellings are found through what remains of a word after deleting one or two
+        # letters (two words within two edits share such a remainder): a handful of look-ups
+        # per query word instead of comparing it with every word of the vocabulary.
+        self.by_deletion: dict[str, set[str]] = {}
         for w in self.known:
-            self.by_length.setdefault(len(w), []).append(w)
+            if len(w) >= 5 and not is_cjk(w) and not w.isdigit():
+                for d in _deletions(w, 2 if len(w) >= 9 else 1):
+                    self.by_deletion.setdefault(d, set()).add(w)
         self._near_cache: dict[str, frozenset[str]] = {}
 
     def _near_words(self, word: str) -> frozenset[str]:
         found = self._near_cache.get(word)
         if found is None:
-            found = frozenset(k for n in range(len(word) - 2, len(word) + 3)
-                              for k in self.by_length.get(n, ()) if _near(word, k))
+            found = frozenset({word} & self.known)
+            if len(word) >= 5 and not is_cjk(word) and not word.isdigit():
+                candidates = {k for d in _deletions(word, 2 if len(word) >= 8 else 1)
+                              for k in self.by_deletion.get(d, ())}
+                found = frozenset(k for k in candidates if _near(word, k))
             if len(self._near_cache) < 50_000:  # bounded: queries are anyone's words
                 self._near_cache[word] = found
         return found

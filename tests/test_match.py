@@ -113,6 +113,20 @@ def test_a_name_whose_word_the_text_negates_is_not_the_product(backend, kb, text
     assert not_product not in [p["id"] for p in found["products"]]
 
 
+def test_misspellings_are_found_as_by_comparing_with_every_word(kb):
+    """The deletion index finds exactly the words a comparison with the whole vocabulary
+    would: one or two wrong, missing or extra letters."""
+    from search.vocabulary import _near
+
+    index = kb.index
+    known = sorted(w for w in index.known if len(w) >= 5)[::7]
+    variants = {v for w in known for v in (w[1:], w[:2] + "x" + w[3:], w[:3] + "q" + w[3:],
+                                           w[:-2], w[:1] + "zz" + w[1:], w[::-1])}
+    assert len(variants) > 500
+    for word in sorted(variants):
+        assert index._near_words(word) == frozenset(k for k in index.known if _near(word, k)), word
+
+
 def test_nothing_found_for_words_no_product_has(kb):
     assert kb.index.find("quantum flux capacitor") == []
 
