@@ -24,6 +24,9 @@ from search.records import KINDS, NOTIFICATION_TYPES
 
 MAX_PER_PAGE = 100
 MAX_PAGE = 10_000
+# Values one repeatable filter takes (member=…&member=…): more is no search a person asks.
+MAX_VALUES = 50
+_WHOLE = re.compile(r"[0-9]{1,9}")
 FACETS = ("kind", "country")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 
@@ -60,15 +63,24 @@ def _per_page_range(value: int) -> None:
         )
 
 
+class Whole(fields.Int):
+    """A whole number in ASCII digits: "٣", "１０" and "1_0" are not page numbers."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not _WHOLE.fullmatch(value.strip()):
+            raise self.make_error("invalid")
+        return super()._deserialize(value.strip(), attr, data, **kwargs)
+
+
 def _page_field() -> fields.Int:
-    return fields.Int(
+    return Whole(
         load_default=1, validate=_page_range,
         error_messages={"invalid": _l("The page number must be a whole number.")},
     )
 
 
 def _per_page_field() -> fields.Int:
-    return fields.Int(
+    return Whole(
         load_default=20, validate=_per_page_range,
         error_messages={"invalid": _l("The number of results per page must be a whole number.")},
     )
@@ -96,6 +108,9 @@ def _raw(args: MultiDict, schema: Schema = _schema) -> dict:
     for name, field in schema.fields.items():
         name = field.data_key or name
         values = [v for v in args.getlist(name) if v.strip()]
+        if len(values) > MAX_VALUES and isinstance(field, fields.List):
+            raise BadRequest(_("Give at most %(max)d values of “%(name)s”.",
+                               max=MAX_VALUES, name=name))
         if values:
             out[name] = values if isinstance(field, fields.List) else values[0]
     return out
@@ -235,7 +250,7 @@ class NotificationArgs(Schema):
         tuple(NOTIFICATION_SORTS), _l("Unknown order “%(value)s”; choose from: %(allowed)s.")))
     page = _page_field()
     per_page = _per_page_field()
-    buffer_days = fields.Int(
+    buffer_days = Whole(
         load_default=None, validate=_buffer_range,
         error_messages={"invalid": _l("The internal cut-off must be a whole number of days.")},
     )

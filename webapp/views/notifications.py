@@ -143,8 +143,11 @@ def _detail(record: dict, buffer_days: int) -> dict:
 def detail(symbol: str) -> Response | str:
     record = _find(symbol)
     if record["symbol"] != symbol:  # another spelling, or a joint notification's other symbol
-        return redirect(url_for("notifications.detail", symbol=record["symbol"],
-                                **request.args.to_dict()), code=301)
+        # Built from the symbol alone, the query string appended as it came: its names
+        # (symbol, _external, _scheme …) are never url_for's arguments.
+        query = request.query_string.decode("ascii", "replace")
+        target = url_for("notifications.detail", symbol=record["symbol"])
+        return redirect(f"{target}?{query}" if query else target, code=301)
     query = _query()
     return render_template("notification.html", n=_detail(record, query.buffer_days))
 
