@@ -12,6 +12,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_ROOT / "var" / "marketpass.db"
+DEFAULT_SECRET_KEY = "dev-not-secret"
 
 
 def _env(name: str, default: str) -> str:
@@ -40,10 +41,38 @@ class Settings:
     feed_size: int = field(default_factory=lambda: int(_env("MARKETPASS_FEED_SIZE", "50")))
     # Locale used when neither ?lang=, the cookie nor Accept-Language name a supported one.
     default_locale: str = field(default_factory=lambda: _env("MARKETPASS_DEFAULT_LOCALE", "en"))
-    # Secret for signing cookies; set it in production.
-    secret_key: str = field(default_factory=lambda: _env("MARKETPASS_SECRET_KEY", "dev-not-secret"))
+    # Secret for signing cookies; set it in production (MARKETPASS_ENV=production refuses the
+    # default).
+    secret_key: str = field(
+        default_factory=lambda: _env("MARKETPASS_SECRET_KEY", DEFAULT_SECRET_KEY))
     # Log level of the app and the crawlers.
     log_level: str = field(default_factory=lambda: _env("MARKETPASS_LOG_LEVEL", "INFO"))
+    # "production" refuses to start with the default secret key.
+    environment: str = field(default_factory=lambda: _env("MARKETPASS_ENV", "development"))
+    # Served over HTTPS (directly or behind a TLS terminator): HSTS and Secure cookies.
+    https: bool = field(default_factory=lambda: _env("MARKETPASS_HTTPS", "0") == "1")
+    # Host names the site answers to (comma-separated); empty accepts any valid host name.
+    # Absolute URLs (API, Atom, iCal, exports) are built from the request's host: in
+    # production list the public names so a forged Host header gets a 400.
+    trusted_hosts: tuple[str, ...] = field(default_factory=lambda: tuple(
+        h.strip() for h in _env("MARKETPASS_TRUSTED_HOSTS", "").split(",") if h.strip()))
+    # Proxies in front of the app (a TLS terminator is one) whose X-Forwarded-For, -Proto
+    # and -Host headers are believed; 0 believes none.
+    proxy_hops: int = field(default_factory=lambda: int(_env("MARKETPASS_PROXY_HOPS", "0")))
+    # Rate limits per client (Flask-Limiter notation); "0" as MARKETPASS_RATELIMIT turns
+    # them off. The storage is shared by every app process: memory:// holds for one
+    # process only, redis://host:6379 for all of them.
+    ratelimit: bool = field(default_factory=lambda: _env("MARKETPASS_RATELIMIT", "1") != "0")
+    ratelimit_storage_url: str = field(
+        default_factory=lambda: _env("MARKETPASS_RATELIMIT_STORAGE_URL", "memory://"))
+    ratelimit_default: str = field(
+        default_factory=lambda: _env("MARKETPASS_RATELIMIT_DEFAULT", "300 per minute"))
+    ratelimit_api: str = field(
+        default_factory=lambda: _env("MARKETPASS_RATELIMIT_API", "120 per minute;20 per second"))
+    ratelimit_match: str = field(default_factory=lambda: _env(
+        "MARKETPASS_RATELIMIT_MATCH", "60 per minute;10 per 5 seconds"))
+    ratelimit_heavy: str = field(
+        default_factory=lambda: _env("MARKETPASS_RATELIMIT_HEAVY", "30 per minute"))
 
     def today_date(self) -> date:
         return date.fromisoformat(self.today) if self.today else date.today()

@@ -77,3 +77,25 @@ def notification(symbol: str, **fields) -> dict:
 
 def doc(record: dict):
     return to_document(record)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A real Redis: MARKETPASS_TEST_REDIS_URL's, or Debian's redis-server started here.
+
+    Without redis-server the tests that need it are skipped, saying why; with
+    MARKETPASS_REQUIRE_REDIS=1 (as .ci/run sets) that skip is a failure instead.
+    """
+    if url := os.environ.get("MARKETPASS_TEST_REDIS_URL"):
+        yield url
+        return
+    from tests import redis_server
+
+    try:
+        server = redis_server.start(tmp_path_factory.mktemp("redis"))
+    except redis_server.Unavailable as exc:
+        if os.environ.get("MARKETPASS_REQUIRE_REDIS"):
+            pytest.fail(f"Redis is required (MARKETPASS_REQUIRE_REDIS) but: {exc}")
+        pytest.skip(f"Redis tests skipped: {exc}")
+    yield server.url
+    server.stop()

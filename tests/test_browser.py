@@ -5,7 +5,7 @@ Home, a match result, the notification list and a notification, in English, Chin
 on a desktop and a phone: the page renders in its language and direction, passes basic
 accessibility checks, and a screenshot of each is kept under ``var/test-artefacts/screenshots``.
 Without Chromium the tests are skipped, saying why; with MARKETPASS_REQUIRE_BROWSER=1 (as .ci/run
-sets, after tools/browser-deps.sh) that is a failure instead.
+sets, after tools/system-deps.sh) that is a failure instead.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _browser_paths() -> tuple[str, str]:
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if chromium and driver:
         return chromium, driver
-    reason = "Debian's chromium and chromium-driver are not installed (tools/browser-deps.sh)"
+    reason = "Debian's chromium and chromium-driver are not installed (tools/system-deps.sh)"
     if os.environ.get("MARKETPASS_REQUIRE_BROWSER"):
         pytest.fail(f"the browser tests are required (MARKETPASS_REQUIRE_BROWSER) but {reason}")
     pytest.skip(reason)

@@ -68,3 +68,137 @@ def test_a_heavy_legal_query_is_answered(client):
                     for _ in range(150))[:1000]
     for path in ("/api/v1/search", "/api/v1/notifications", "/search", "/notifications"):
         assert client.get(path, query_string={"q": text}).status_code == 200
+
+
+# --- headers ------------------------------------------------------------------------------
+
+def test_every_page_has_the_security_headers(client):
+    for path in ("/", "/notifications", "/api/v1/counts", "/no/such/page"):
+        headers = client.get(path).headers
+        csp = headers["Content-Security-Policy"]
+        assert "'unsafe-inline'" not in csp and "frame-ancestors 'none'" in csp, path
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] and headers["Permissions-Policy"]
+        assert "Strict-Transport-Security" not in headers  # not over plain HTTP
+
+
+def test_pages_hold_no_inline_script_or_style(client):
+    """The strict CSP would block them: every page must work without."""
+    for path in ("/", "/notifications", "/search?q=battery", "/match?product=kettle&market=DE",
+                 "/iecee", "/arrangements", "/about/data", "/notifications/charts"):
+        html = client.get(path).get_data(as_text=True)
+        assert "<script" not in html and "<style" not in html and " style=" not in html, path
+        assert " onclick=" not in html and " onchange=" not in html, path
+
+
+def test_https_adds_hsts_and_secure_cookies(backend, tmp_path, monkeypatch):
+    monkeypatch.setenv("MARKETPASS_DB", str(tmp_path / "store.db"))
+    monkeypatch.setenv("MARKETPASS_HTTPS", "1")
+    client = create_app({"TESTING": True, "BACKEND": backend}).test_client()
+    response = client.get("/?lang=fr")
+    assert "max-age=" in response.headers["Strict-Transport-Security"]
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_the_api_is_open_to_other_sites_and_revalidates(client):
+    response = client.get("/api/v1/notifications?per_page=5")
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in response.headers
+    assert "max-age" in response.headers["Cache-Control"]
+    again = client.get("/api/v1/notifications?per_page=5",
+                       headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    feed = client.get("/notifications/feed.atom")
+    assert client.get("/notifications/feed.atom",
+                      headers={"If-None-Match": feed.headers["ETag"]}).status_code == 304
+    assert "Access-Control-Allow-Origin" not in client.get("/notifications").headers
+
+
+@pytest.mark.parametrize("host", ["a" * 64 + ".example.org", "exa mple.org", "-bad.example",
+                                  "x" * 300, "host:port"])
+def test_a_host_name_no_url_can_hold_is_a_400(client, host):
+    assert client.get("/", headers={"Host": host}).status_code == 400
+
+
+def test_only_trusted_hosts_when_configured(backend, tmp_path, monkeypatch):
+    monkeypatch.setenv("MARKETPASS_DB", str(tmp_path / "store.db"))
+    monkeypatch.setenv("MARKETPASS_TRUSTED_HOSTS", "marketpass.example.org, .example.net")
+    client = create_app({"TESTING": True, "BACKEND": backend}).test_client()
+    assert client.get("/api/v1/counts", headers={"Host": "evil.example"}).status_code == 400
+    ok = client.get("/api/v1/notifications?per_page=1", headers={"Host": "marketpass.example.org"})
+    assert ok.status_code == 200
+    assert ok.get_json()["items"][0]["url"].startswith("http://marketpass.example.org/")
+    assert client.get("/", headers={"Host": "www.example.net"}).status_code == 200
+
+
+def test_behind_a_proxy_the_forwarded_scheme_and_host_make_the_urls(backend, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.setenv("MARKETPASS_DB", str(tmp_path / "store.db"))
+    monkeypatch.setenv("MARKETPASS_PROXY_HOPS", "1")
+    client = create_app({"TESTING": True, "BACKEND": backend}).test_client()
+    response = client.get("/api/v1/notifications?per_page=1", headers={
+        "X-Forwarded-Proto": "https", "X-Forwarded-Host": "marketpass.example.org"})
+    assert response.get_json()["items"][0]["url"].startswith("https://marketpass.example.org/")
+    assert "Strict-Transport-Security" in response.headers
+
+
+def test_production_refuses_the_default_secret_key(backend, tmp_path, monkeypatch):
+    from webapp.security import InsecureSettings
+
+    monkeypatch.setenv("MARKETPASS_DB", str(tmp_path / "store.db"))
+    monkeypatch.setenv("MARKETPASS_ENV", "production")
+    monkeypatch.delenv("MARKETPASS_SECRET_KEY", raising=False)
+    with pytest.raises(InsecureSettings):
+        create_app({"BACKEND": backend})
+    monkeypatch.setenv("MARKETPASS_SECRET_KEY", "a-long-random-secret")
+    assert create_app({"BACKEND": backend}).config["SECRET_KEY"] == "a-long-random-secret"
+
+
+# --- rate limits --------------------------------------------------------------------------
+
+def _limited(backend, storage: str = "memory://", **config):
+    return create_app({"TESTING": True, "BACKEND": backend, "RATELIMIT_ENABLED": True,
+                       "RATELIMIT_STORAGE_URI": storage, **config})
+
+
+def test_a_burst_of_match_requests_meets_429s(backend, tmp_path, monkeypatch):
+    monkeypatch.setenv("MARKETPASS_DB", str(tmp_path / "store.db"))
+    client = _limited(backend).test_client()
+    codes = [client.get("/api/v1/match?product=kettle&market=DE").status_code
+             for _ in range(300)]
+    assert codes[0] == 200 and codes.count(429) >= 250
+    refused = client.get("/api/v1/match?product=kettle&market=DE&lang=fr")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert refused.get_json()["error"]["code"] == 429
+    # The page twin shares the limit; a person reading notifications is not held up.
+    assert client.get("/match?product=kettle&market=DE").status_code == 429
+    assert client.get("/notifications").status_code == 200
+    assert client.get("/healthz").status_code in (200, 503)
+
+
+def test_limits_are_configurable(backend, tmp_path, monkeypatch):
+    monkeypatch.setenv("MARKETPASS_DB", str(tmp_path / "store.db"))
+    monkeypatch.setenv("MARKETPASS_RATELIMIT_API", "3 per minute")
+    client = _limited(backend).test_client()
+    codes = [client.get("/api/v1/counts").status_code for _ in range(5)]
+    assert codes == [200, 200, 200, 429, 429]
+    monkeypatch.setenv("MARKETPASS_RATELIMIT", "0")
+    client = create_app({"BACKEND": backend}).test_client()
+    assert {client.get("/api/v1/counts").status_code for _ in range(200)} == {200}
+
+
+def test_limits_are_shared_by_app_processes_through_redis(backend, tmp_path, monkeypatch,
+                                                          redis_url):
+    """Two apps (two gunicorn workers) on one Redis count one client's requests together;
+    each on its own memory would let twice as many through."""
+    monkeypatch.setenv("MARKETPASS_DB", str(tmp_path / "store.db"))
+    monkeypatch.setenv("MARKETPASS_RATELIMIT_API", "10 per minute")
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    workers = [_limited(backend, redis_url).test_client() for _ in range(2)]
+    codes = [workers[i % 2].get("/api/v1/counts").status_code for i in range(20)]
+    assert codes.count(200) == 10 and codes[10:] == [429] * 10
+    alone = [_limited(backend).test_client() for _ in range(2)]
+    codes = [alone[i % 2].get("/api/v1/counts").status_code for i in range(20)]
+    assert codes.count(200) == 20

@@ -11,7 +11,7 @@ from flask import Flask
 
 from search import settings as mp_settings
 from search.settings import PROJECT_ROOT, Settings
-from webapp import errors, i18n, templating
+from webapp import errors, i18n, limits, security, templating
 from webapp.extensions import babel, marketpass
 from webapp.views import register_blueprints
 
@@ -23,11 +23,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
     _configure(app, settings, test_config or {})
     marketpass.init_app(app, settings, app.config.pop("BACKEND", None))
+    security.init_app(app, settings)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     register_blueprints(app)
+    limits.init_app(app, settings)  # after the routes: the limits go by route
     _warn_uncompiled(app)
     return app
 

@@ -14,6 +14,7 @@ TITLES = {
     400: _l("Bad request"),
     404: _l("Not found"),
     405: _l("Method not allowed"),
+    429: _l("Too many requests"),
     500: _l("Server error"),
     503: _l("Service unavailable"),
 }
@@ -21,6 +22,8 @@ MESSAGES = {
     400: _l("The request could not be understood."),
     404: _l("There is nothing at this address."),
     405: _l("This address does not accept that method."),
+    429: _l("Too many requests from your address in a short time. Please wait a moment and "
+            "try again."),
     500: _l("Something went wrong on our side. Please try again later."),
     503: _l("The search service is not available at the moment. Please try again later."),
 }
@@ -31,8 +34,9 @@ def wants_json() -> bool:
 
 
 def _message(exc: HTTPException) -> str:
-    """Our own translated description if one was given; werkzeug's defaults are English only."""
-    if exc.description and exc.description != type(exc).description:
+    """Our own translated description if one was given; werkzeug's defaults are English only
+    (and a rate limit's description is its limit, "10 per 5 second")."""
+    if exc.code != 429 and exc.description and exc.description != type(exc).description:
         return str(exc.description)
     return str(MESSAGES.get(exc.code or 500, exc.name))
 

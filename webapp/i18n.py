@@ -55,7 +55,8 @@ def select_locale() -> str | None:
 def remember_locale(response: Response) -> Response:
     """Keep an explicit ``?lang=`` choice for later visits; responses vary by language."""
     if code := requested_locale():
-        response.set_cookie(COOKIE, code, max_age=COOKIE_MAX_AGE, samesite="Lax", httponly=True)
+        response.set_cookie(COOKIE, code, max_age=COOKIE_MAX_AGE, samesite="Lax", httponly=True,
+                            secure=current_app.config.get("HTTPS", False))
     response.vary.update(("Accept-Language", "Cookie"))
     return response
 
