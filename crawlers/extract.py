@@ -8,8 +8,10 @@ HS marker, or when the whole text is a code, so a year or a page count is never 
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import zipfile
 
 _CODE = r"\d{2,4}(?:[.\s]?\d{2}){0,3}"
 _HS_MARKER = re.compile(r"\b(?:H\.?\s?S\.?|harmoni[sz]ed system|tariff (?:line|heading|code)s?)"
@@ -81,3 +83,23 @@ def addresses_in(text: str | None) -> tuple[list[str], list[str]]:
         address = _ADDRESS.fullmatch(part.rstrip(".)"))
         (found if address else rest).append(address.group(0) if address else part)
     return list(dict.fromkeys(found)), rest
+
+
+# What an Office file (DOCX, XLSX: ZIP archives) may hold once unpacked, and how much larger
+# than its packed size: beyond either it is a decompression bomb, not a document.
+MAX_UNPACKED_BYTES = 256 * 1024 * 1024
+MAX_PACK_RATIO = 200
+
+
+def open_archive(body: bytes, limit: int = MAX_UNPACKED_BYTES) -> zipfile.ZipFile:
+    """The ZIP archive of a DOCX or XLSX, refused (ValueError) when it would unpack to more
+    than ``limit`` bytes or a member claims an absurd compression ratio."""
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    total = 0
+    for info in archive.infolist():
+        total += info.file_size
+        if info.file_size > MAX_PACK_RATIO * max(info.compress_size, 1024) or total > limit:
+            archive.close()
+            raise ValueError(f"archive would unpack to more than {limit} bytes "
+                             f"({info.filename}: {info.file_size} from {info.compress_size})")
+    return archive

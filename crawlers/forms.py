@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from html import unescape
 
 from pypdf import PdfReader
 from w3lib.html import remove_tags
 
-from crawlers.extract import hs_codes_in_text, ics_codes_in_text
+from crawlers.extract import hs_codes_in_text, ics_codes_in_text, open_archive
 from search import normalise as norm
 
 # Box number → (field, a word its label starts with): the label check keeps numbered lines
@@ -50,15 +49,18 @@ _TICK = re.compile(r"\[\s*[xX✓✔]\s*\]")
 _DATE = re.compile(r"\d{1,2}\s+[A-Z][a-z]+\s+\d{4}|\d{4}-\d{2}-\d{2}"
                    r"|[A-Z][a-z]+\s+\d{1,2},\s+\d{4}")
 _URL = re.compile(r"https?://[^\s<>\"')\]]+")
+MAX_PAGES = 200
 
 
 def document_text(body: bytes, url: str) -> str:
     """Plain text of a notification document: PDF, DOCX, HTML or text."""
     if body[:5] == b"%PDF-":
         pages = PdfReader(io.BytesIO(body)).pages
+        if len(pages) > MAX_PAGES:  # a notification form is a few pages
+            raise ValueError(f"{len(pages)} pages: no notification form is that long")
         return "\n".join(page.extract_text() or "" for page in pages)
     if url.lower().endswith(".docx") or body[:2] == b"PK":
-        with zipfile.ZipFile(io.BytesIO(body)) as docx:
+        with open_archive(body) as docx:
             xml = docx.read("word/document.xml").decode("utf-8")
         xml = re.sub(r"</w:p>", "\n", xml)
         return unescape(remove_tags(xml))

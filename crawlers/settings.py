@@ -18,6 +18,10 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 2
 # Seconds between requests to one site (MARKETPASS_CRAWL_DELAY) and before a request gives up.
 DOWNLOAD_DELAY = float(_env("MARKETPASS_CRAWL_DELAY", "0.5"))
 DOWNLOAD_TIMEOUT = float(_env("MARKETPASS_DOWNLOAD_TIMEOUT", "60"))
+# Largest response (after decompression too: Scrapy checks both) a crawl accepts; a
+# document or export bigger than this is refused and logged, not read into memory.
+DOWNLOAD_MAXSIZE = int(_env("MARKETPASS_DOWNLOAD_MAXSIZE", str(64 * 1024 * 1024)))
+DOWNLOAD_WARNSIZE = DOWNLOAD_MAXSIZE // 4
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = DOWNLOAD_DELAY * 2
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0

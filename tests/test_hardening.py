@@ -202,3 +202,85 @@ def test_limits_are_shared_by_app_processes_through_redis(backend, tmp_path, mon
     alone = [_limited(backend).test_client() for _ in range(2)]
     codes = [alone[i % 2].get("/api/v1/counts").status_code for i in range(20)]
     assert codes.count(200) == 20
+
+
+# --- crawler limits -----------------------------------------------------------------------
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_a_docx_decompression_bomb_is_refused():
+    from crawlers.forms import document_text
+
+    bomb = _zip({"word/document.xml": b"<w:p>" + b" " * 30_000_000 + b"</w:p>"})
+    assert len(bomb) < 100_000
+    with pytest.raises(ValueError, match="unpack"):
+        document_text(bomb, "https://docs.wto.org/x.docx")
+    normal = _zip({"word/document.xml": b"<w:p>1. Notifying Member: CHINA</w:p>"})
+    assert "CHINA" in document_text(normal, "https://docs.wto.org/x.docx")
+
+
+def test_a_pdf_of_hundreds_of_pages_is_no_notification_form():
+    import io
+
+    from pypdf import PdfWriter
+
+    from crawlers.forms import document_text
+
+    writer = PdfWriter()
+    for _ in range(250):
+        writer.add_blank_page(width=72, height=72)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    with pytest.raises(ValueError, match="pages"):
+        document_text(buffer.getvalue(), "https://docs.wto.org/x.pdf")
+
+
+def _export_response(body: bytes):
+    from scrapy.http import Request, Response
+
+    url = "https://eping.wto.org/export/Notification_EN.xlsx"
+    return Response(url=url, body=body, request=Request(url))
+
+
+def test_an_xlsx_bomb_or_entity_expansion_fails_the_crawl_cleanly():
+    import io
+
+    from defusedxml import DefusedXmlException
+    from openpyxl import Workbook
+
+    from crawlers.spiders.base import CrawlError
+    from crawlers.spiders.wto_eping_bulk import WtoEpingBulkSpider
+
+    spider = WtoEpingBulkSpider()
+    bomb = _zip({"[Content_Types].xml": b"<x/>", "xl/worksheets/sheet1.xml": b" " * 30_000_000})
+    with pytest.raises(CrawlError, match="unpack"):
+        list(spider.parse(_export_response(bomb)))
+    # Billion laughs inside a sheet: refused by defusedxml, never expanded.
+    book = Workbook()
+    book.active.append(["Document symbol", "Notifying member"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    entries = {n: source.read(n) for n in source.namelist()}
+    laughs = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+              b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>')
+    sheet = entries["xl/worksheets/sheet1.xml"]
+    entries["xl/worksheets/sheet1.xml"] = laughs + sheet[sheet.index(b"<worksheet"):].replace(
+        b"Document symbol", b"&lol2;")
+    with pytest.raises(CrawlError) as refused:
+        list(spider.parse(_export_response(_zip(entries))))
+    causes = [refused.value]
+    while causes[-1].__cause__ or causes[-1].__context__:
+        causes.append(causes[-1].__cause__ or causes[-1].__context__)
+    assert any(isinstance(c, DefusedXmlException) for c in causes)

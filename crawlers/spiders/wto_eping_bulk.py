@@ -17,12 +17,13 @@ from __future__ import annotations
 import io
 import os
 import re
+import zipfile
 from collections.abc import Iterator
 
 import scrapy
 from openpyxl import load_workbook
 
-from crawlers.extract import hs_codes_in_list
+from crawlers.extract import hs_codes_in_list, open_archive
 from crawlers.spiders.base import CrawlError
 from crawlers.spiders.wto_eping import WtoEpingSpider
 
@@ -91,7 +92,16 @@ class WtoEpingBulkSpider(WtoEpingSpider):
         yield scrapy.Request(url, dont_filter=True, errback=self.on_error)
 
     def parse(self, response, **kwargs):
-        book = load_workbook(io.BytesIO(response.body), read_only=True, data_only=True)
+        try:
+            open_archive(response.body).close()  # a decompression bomb is refused first
+        except (ValueError, zipfile.BadZipFile) as exc:
+            raise CrawlError(f"{response.url}: not a readable export: {exc}") from exc
+        try:
+            # openpyxl parses the sheets with defusedxml (a dependency): an entity
+            # declaration is refused, never expanded.
+            book = load_workbook(io.BytesIO(response.body), read_only=True, data_only=True)
+        except ValueError as exc:
+            raise CrawlError(f"{response.url}: not a readable export: {exc}") from exc
         rows = book.worksheets[0].iter_rows(values_only=True)
         columns = column_map(next(rows, ()))
         self.page_ok()
