@@ -21,6 +21,11 @@ from search.analysis import fold
 
 MATCHING = json.loads((Path(__file__).with_name("data") / "matching.json")
                       .read_text(encoding="utf-8"))
+# The cross-language terms are word lists like the others ("term baby", "term baby_cjk").
+for _term, _lists in MATCHING["terms"].items():
+    if _term != "about":
+        MATCHING["words"][f"term {_term}"] = _lists["words"]
+        MATCHING["words"][f"term {_term}_cjk"] = _lists["cjk"]
 BOOLEAN = ("radio", "battery", "lithium", "children", "professional")
 # Characters that end a clause: a negation never reaches past them ("no batteries, Bluetooth").
 # A decimal point or comma inside a number ("15.6-inch", "10,000 mAh") ends no clause.
@@ -105,7 +110,8 @@ def _phrases(name: str) -> dict[str, list[list[str]]]:
 
 def _keys(token: str) -> set[str]:
     """The first words a phrase may start with to match this token (see ``_same_word``)."""
-    keys = {token, token.rstrip("s"), token.split("-")[0]}
+    # "2.4ghz" (the unit glued to its number) is the word "ghz".
+    keys = {token, token.rstrip("s"), token.split("-")[0], token.lstrip("0123456789")}
     if not token.isascii():
         keys.update(token[:n] for n in range(4, len(token)))
     return keys
@@ -125,7 +131,7 @@ def _phrase_at(tokens: list[str], i: int, name: str) -> int:
 
 
 def _same_word(token: str, word: str) -> bool:
-    if token == word:
+    if token == word or (token[:1].isdigit() and token.lstrip("0123456789") == word):
         return True
     if not word.isascii() and len(word) >= 4:
         return token.startswith(word)
@@ -320,6 +326,15 @@ def read(text: str) -> Attributes:
     if power:
         values["power"] = frozenset(power - {"none"} if len(power) > 1 else power)
     return Attributes(**values, said=said)
+
+
+def english_terms(text: str) -> set[str]:
+    """The English terms of scheme keywords the description says in another language
+    ("婴儿" → "baby", "pila de botón" → "coin cell"), where it does not negate them."""
+    kept = fold(affirmed(text))
+    tokens = _tokens(kept)
+    return {term for term in MATCHING["terms"] if term != "about"
+            and _has(kept, tokens, f"term {term}")}
 
 
 def supplied_at_dc(attrs: Attributes) -> Attributes:

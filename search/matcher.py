@@ -31,6 +31,7 @@ from search.attributes import (
     Attributes,
     affirmed,
     electric,
+    english_terms,
     from_record,
     read,
     settle,
@@ -233,6 +234,7 @@ def describe(products: list[dict], text: str, hs_texts: list[str], codes: list[s
     and the assumptions made where an attribute was not stated."""
     own = {w for p in products for name in p.get("names", {}).get("en", []) for w in words(name)}
     own |= set(words(affirmed(text)))
+    own |= {w for term in english_terms(text) for w in words(term)}
     if not products:
         own |= {w for t in hs_texts for w in words(t)}
     groups = {p.get("group", "") for p in products}

@@ -91,7 +91,10 @@ def excluded_by(scheme: dict, product: Product) -> list[dict]:
     ex = scheme.get("exclusions") or {}
     out = [{"by": "hs", "value": p} for p in ex.get("hs_prefixes", [])
            if any(c.startswith(p) for c in product.codes)]
-    out += [{"by": "product", "value": p} for p in ex.get("products", []) if p in product.ids]
+    # A product the act excludes is out when it is what was asked about, not when it is one
+    # of the products an HS code may stand for (850760: power banks and power stations).
+    if product.ids and product.ids <= set(ex.get("products", [])):
+        out += [{"by": "product", "value": p} for p in sorted(product.ids)]
     out += [{"by": "keyword", "value": k} for k in _keyword_hits(ex.get("keywords", []),
                                                                   product.words)]
     classes = {fold(c) for c in product.classes}
