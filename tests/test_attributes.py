@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from search.attributes import Attributes, from_record, read, read_radio, read_voltages, settle
+from search.attributes import (
+    Attributes,
+    english_terms,
+    from_record,
+    read,
+    read_radio,
+    read_voltages,
+    settle,
+)
 
 
 @pytest.mark.parametrize("text", [
@@ -16,7 +24,7 @@ from search.attributes import Attributes, from_record, read, read_radio, read_vo
     "toy car, radio-controlled", "GPS tracker", "NFC reader", "4G LTE router",
     "bluetooth-enabled scale", "audífonos sin cables", "fone de ouvido sem fio",
     "ワイヤレスイヤホン", "Bluetooth対応スピーカー", "مكنسة روبوت بتحكم عبر تطبيق واي فاي، بطارية",
-    "درون، جهاز تحكم 2.4 غيغاهرتز",
+    "درون، جهاز تحكم 2.4 غيغاهرتز", "baby monitor 2.4GHz", "gate remote 433MHz",
 ])
 def test_radio_words_make_a_radio_device(text):
     assert read_radio(text) is True
@@ -118,3 +126,17 @@ def test_counted_batteries_in_any_script(text):
                                   "木制积木", "деревянный конструктор", "لعبة خشبية"])
 def test_wooden_products_are_not_electric(text):
     assert read(text).power == frozenset({"none"})
+
+
+@pytest.mark.parametrize("text, term", [
+    ("Bloques de construcción de madera para bebés", "baby"), ("积木 婴儿", "baby"),
+    ("مكعبات بناء خشبية للرضع", "baby"), ("Mando a distancia, 1 pila de botón CR2032", "coin cell"),
+    ("пульт, батарейка-таблетка CR2032", "coin cell"), ("万能遥控器,纽扣电池", "coin cell"),
+    ("发光魔法棒玩具", "light-up"), ("baguette lumineuse", "light-up"),
+])
+def test_keyword_terms_said_in_other_languages(text, term):
+    assert term in english_terms(text)
+
+
+def test_a_negated_term_is_not_said():
+    assert "coin cell" not in english_terms("télécommande sans pile bouton")

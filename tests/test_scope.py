@@ -70,6 +70,17 @@ def test_exclusions_take_the_product_out():
     assert verdict(MACHINERY, product({"machinery"}), ON).status == "applies"
 
 
+def test_a_product_exclusion_holds_for_that_product_not_for_a_code_that_may_be_it():
+    batteries = scheme("jp-li-ion", listed_only=True, hs_prefixes=["850760"],
+                       exclusions={"products": ["product-power-station"]})
+    station = Product(["850760"], set(), set(), {}, set(), {"product-power-station"},
+                      Attributes())
+    any_850760 = Product(["850760"], set(), set(), {}, set(),
+                         {"product-power-station", "product-power-bank"}, Attributes())
+    assert verdict(batteries, station, ON).status == "excluded"
+    assert verdict(batteries, any_850760, ON).status == "applies"
+
+
 def test_dates_put_later_acts_under_upcoming_and_drop_ended_ones():
     lathe = product({"machinery"})
     assert verdict(MACHINERY_REG, lathe, ON).status == "upcoming"
