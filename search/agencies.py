@@ -17,7 +17,7 @@ from pathlib import Path
 from search.analysis import fold
 from search.markets import MARKETS, markets_for
 from search.matcher import Knowledge
-from search.recognition import parties, recognises, sides
+from search.recognition import apart, covers, in_effect, parties, recognises, sides
 
 CATEGORIES_CSV = Path(__file__).with_name("data") / "iecee_categories.csv"
 ARRANGEMENT_TYPES = ("multilateral", "regional", "bilateral", "fta-chapter", "peer")
@@ -133,13 +133,24 @@ def route(arrangement: dict, exporter: str, market: str, sector: str) -> bool:
 
 
 def coverage_matrix(kb: Knowledge, sector: str, countries: tuple[str, ...] = MARKETS) -> dict:
-    """Exporter × market → the arrangements that let a result travel, for one sector."""
-    cells = {
-        exporter: {market: sorted(a["id"] for a in kb.arrangements.values()
-                                  if route(a, exporter, market, sector))
-                   for market in countries}
-        for exporter in countries
-    }
+    """Exporter × market → the arrangements that let a result travel, for one sector; kept
+    with the knowledge (it changes only with it)."""
+    return kb.remember(("coverage_matrix", sector, countries),
+                       lambda: _coverage_matrix(kb, sector, countries))
+
+
+def _coverage_matrix(kb: Knowledge, sector: str, countries: tuple[str, ...]) -> dict:
+    # The matcher's rule (search.recognition), with each arrangement's sides worked out once
+    # per country instead of once per pair.
+    cells: dict[str, dict[str, list[str]]] = {e: {m: [] for m in countries} for e in countries}
+    usable = sorted((a for a in kb.arrangements.values()
+                     if in_effect(a) and covers(a, [sector])), key=lambda a: a["id"])
+    for a in usable:
+        side = {c: sides(a, c) for c in countries}
+        for exporter in (c for c in countries if side[c]):
+            for market in countries:
+                if apart(side[exporter], side[market], exporter, market):
+                    cells[exporter][market].append(a["id"])
     covered = sum(1 for row in cells.values() for ids in row.values() if ids)
     return {"sector": sector, "countries": list(countries), "cells": cells,
             "pairs_covered": covered,

@@ -50,10 +50,14 @@ def sides(arrangement: dict, country: str) -> set[str]:
 def lets_through(arrangement: dict, origin: str, market: str) -> bool:
     """In effect, and both take part as different parties (two EU members are not the EU–US
     MRA; inside one country or single market there is nothing to recognise)."""
-    if not in_effect(arrangement) or set(markets_for(origin)) & set(markets_for(market)):
-        return False
-    one, two = sides(arrangement, origin), sides(arrangement, market)
-    return bool(one) and bool(two) and one != two
+    return in_effect(arrangement) and apart(sides(arrangement, origin),
+                                            sides(arrangement, market), origin, market)
+
+
+def apart(one: set[str], two: set[str], origin: str, market: str) -> bool:
+    """Origin and market, standing in an arrangement as these parties, are two sides of it."""
+    return bool(one) and bool(two) and one != two and \
+        not set(markets_for(origin)) & set(markets_for(market))
 
 
 def covers(arrangement: dict, groups: list[str]) -> bool:
