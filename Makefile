@@ -18,6 +18,7 @@ bench: install
 	$(BIN)/python -m bench.crawl
 	$(BIN)/python -m bench.notifications
 	$(BIN)/python -m bench.match
+	$(BIN)/python -m bench.load
 
 install: $(STAMP)
 

@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     urls = questions(kb, args.requests, random.Random(SEED + 3))
     tables = questions(kb, args.requests // 3, random.Random(SEED + 4), markets_per_question=3)
     with tempfile.TemporaryDirectory(prefix="marketpass-bench-") as tmp:
+        os.environ["MARKETPASS_RATELIMIT"] = "0"  # one client address: capacity, not limits
         os.environ.update(MARKETPASS_DB=str(Path(tmp) / "store.db"), MARKETPASS_SEARCH_URL="",
                           MARKETPASS_TODAY="2025-06-01")
         backend = SqliteBackend(Path(tmp) / "index.db")

@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     recs = records(args.records, SEED)
     urls = queries(recs, args.requests, random.Random(SEED + 2))
     with tempfile.TemporaryDirectory(prefix="marketpass-bench-") as tmp:
+        os.environ["MARKETPASS_RATELIMIT"] = "0"  # one client address: capacity, not limits
         os.environ.update(MARKETPASS_DB=str(Path(tmp) / "store.db"), MARKETPASS_TODAY=TODAY,
                           MARKETPASS_SEARCH_URL="", MARKETPASS_FEED_SIZE="50")
         backend = SqliteBackend(Path(tmp) / "index.db")
