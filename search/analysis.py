@@ -1,9 +1,11 @@
 """Text analysis shared by the SQLite backend, highlighting and the Elasticsearch analyzer.
 
 It mirrors Elasticsearch's standard tokenizer followed by ``cjk_width``, ``lowercase``,
-``asciifolding`` and ``cjk_bigram``: words are folded for width, case and accents, and runs of
-Chinese, Japanese or Korean characters become overlapping bigrams (a lone character stays a
-unigram). Identical analysis on both sides is what lets one contract suite hold for both.
+``asciifolding``, ``english_possessive``, the ``minimal_english`` stemmer and ``cjk_bigram``:
+words are folded for width, case and accents, English possessives and plurals are reduced ("vehicles" → "vehicle", "batteries" →
+"battery"), and runs of Chinese, Japanese or Korean characters become overlapping bigrams (a
+lone character stays a unigram). The terms are made here for both backends (Elasticsearch
+receives them already analysed), which is what lets one contract suite hold for both.
 """
 
 from __future__ import annotations
@@ -57,6 +59,29 @@ def bigrams(run: str) -> list[str]:
     return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
+def stem(word: str) -> str:
+    """English plural → singular, as Lucene's EnglishMinimalStemmer (S-stemmer) does it:
+    "vehicles" → "vehicle", "batteries" → "battery", "toys" → "toy"; "glass", "bus", "shoes",
+    "series" and words of less than three letters stay as they are."""
+    n = len(word)
+    if n < 3 or word[-1] != "s" or word[-2] in "us":
+        return word
+    if word[-2] == "e":
+        if n > 3 and word[-3] == "i" and word[-4] not in "ae":
+            return word[:-3] + "y"
+        if word[-3] in "iaoe":
+            return word
+    return word[:-1]
+
+
+def term(token: str) -> str:
+    """The indexed term of a word token (a CJK run is split by ``bigrams`` instead): the
+    possessive and the plural go ("children's" → "children", "vehicles" → "vehicle")."""
+    if token[-1:] != "s" or token[0].isdigit():
+        return token
+    return token[:-2] if token.endswith("'s") else stem(token)
+
+
 def raw_tokens(text: str) -> Iterator[re.Match]:
     """Token matches in the folded text; CJK runs are left whole."""
     return TOKEN.finditer(fold(text))
@@ -66,12 +91,12 @@ def tokens(text: str) -> list[str]:
     """The indexed terms of a text, in order (CJK runs expanded into bigrams)."""
     folded = fold(text)
     if folded.isascii():
-        return _ASCII_TOKEN.findall(folded)
+        return [term(t) for t in _ASCII_TOKEN.findall(folded)]
     if not _CJK_RUN.search(folded):
-        return TOKEN.findall(folded)
+        return [term(t) for t in TOKEN.findall(folded)]
     out: list[str] = []
     for token in TOKEN.findall(folded):
-        out.extend(bigrams(token) if is_cjk(token) else [token])
+        out.extend(bigrams(token) if is_cjk(token) else [term(token)])
     return out
 
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
 
-from search.analysis import bigrams, is_cjk, raw_tokens
+from search.analysis import bigrams, is_cjk, raw_tokens, term
 from search.backend import BackendError, SearchBackend, add_highlights
 from search.fields import DATE_FIELDS, KEYWORD_FIELDS, MAPPING_VERSION, TEXT_FIELDS, Document
 from search.query import Hit, ParsedQuery, Range, SearchRequest, SearchResult, Term, parse_text
@@ -33,7 +33,7 @@ def es_terms(text: str) -> str:
     out: list[str] = []
     for match in raw_tokens(text):
         token = match.group()
-        out.extend(_spell(t) for t in bigrams(token)) if is_cjk(token) else out.append(token)
+        out.extend(_spell(t) for t in bigrams(token)) if is_cjk(token) else out.append(term(token))
     return " ".join(out)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-MAPPING_VERSION = 2
+MAPPING_VERSION = 3
 
 # Full-text fields and their relevance boosts (a title hit outweighs a body hit).
 TEXT_FIELDS: dict[str, float] = {"title": 3.0, "keywords": 2.0, "body": 1.0}

@@ -11,7 +11,7 @@ import unicodedata
 
 from markupsafe import escape
 
-from search.analysis import TOKEN, fold, is_cjk
+from search.analysis import TOKEN, fold, is_cjk, term
 
 FRAGMENT_CHARS = 180
 MAX_FRAGMENTS = 2
@@ -24,7 +24,7 @@ def spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
         token, start = m.group(), m.start()
         if is_cjk(token):
             found.extend(_cjk_spans(token, start, terms))
-        elif fold(token) in terms:
+        elif term(fold(token)) in terms:
             found.append((start, m.end()))
     return _merge(found)
 

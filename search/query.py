@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from search.analysis import bigrams, is_cjk, raw_tokens
+from search.analysis import bigrams, is_cjk, raw_tokens, term
 from search.fields import DATE_FIELDS, KEYWORD_FIELDS, SORTS
 
 MAX_TEXT_LENGTH = 1000
@@ -178,4 +178,4 @@ def _phrases(chunk: str) -> list[tuple[str, ...]]:
 
 
 def _word_terms(token: str) -> tuple[str, ...]:
-    return tuple(bigrams(token)) if is_cjk(token) else (token,)
+    return tuple(bigrams(token)) if is_cjk(token) else (term(token),)

@@ -145,6 +145,21 @@ def test_cjk_bigrams_and_folding(multilingual, query, expected):
     assert sorted(ids(multilingual.search(SearchRequest(text=query)))) == expected
 
 
+@pytest.mark.parametrize("pair", [("vehicle", "vehicles"), ("battery", "batteries"),
+                                  ("toy", "toys"), ("charger", "chargers")])
+def test_singular_and_plural_find_the_same(backend, pair):
+    backend.upsert(doc(r) for r in [
+        notification("G/TBT/N/ARE/1", title="Motor vehicles", description="Lithium batteries"),
+        notification("G/TBT/N/ARE/2", title="Vehicle safety", description="A battery charger"),
+        notification("G/TBT/N/USA/3", title="Toys and chargers", description="Toy"),
+        notification("G/TBT/N/USA/4", title="Glass", description="Bus shelters"),
+    ])
+    one, many = (ids(backend.search(SearchRequest(text=word))) for word in pair)
+    assert one and sorted(one) == sorted(many)
+    hit = backend.search(SearchRequest(text=pair[1])).hits[0]
+    assert "<mark>" in " ".join(f for fs in hit.highlights.values() for f in fs)
+
+
 def test_a_chinese_query_without_chinese_records_finds_nothing(backend):
     backend.upsert([doc(notification("G/TBT/N/USA/5", title="Toys"))])
     assert backend.search(SearchRequest(text="玩具安全")).total == 0
