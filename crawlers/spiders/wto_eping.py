@@ -28,6 +28,14 @@ Quirks handled here: ``notificationType`` is often null (the symbol decides the 
 notification arrives once per member, each item listing every member's symbol — an item's own
 symbol is the one whose member is ``notifyingMemberCode``, the others are its joint symbols;
 one ``objectives`` name can join several objectives.
+
+Reconstructed pages (``reconstructed_*``: real notifications laid out in the list's shape from
+the copies national platforms republished) carry no ePing id, and one key ePing never sends,
+``reconstruction``: the language of the texts (``language``, kept on the record: a Chinese
+title stays Chinese), the copies the facts were read on (``copies``: url, title, seenOn; they
+become links labelled as copies, since the notification schema has no "read on a copy" field),
+other document addresses the copy gave (``documents``) and a ``note`` saying what each copy
+supports. The record's source stays the WTO's address of the symbol (``linkToNotification``).
 """
 
 from __future__ import annotations
@@ -206,8 +214,22 @@ class WtoEpingSpider(MarketPassSpider):
         self.newest = max(self.newest or date, date) or None
         if self._wanted(record, date):
             yield record
+            yield from self._joint_copies(record)
         else:
             self.crawler.stats.inc_value("marketpass/filtered_out")
+
+    def _joint_copies(self, record: dict) -> Iterator[dict]:
+        """A joint notification under its partners' symbols when the member filter keeps
+        their own items out of this crawl: lists show a joint notification once, under the
+        first of its symbols (search.documents), which must therefore be stored."""
+        if not self.members:
+            return  # every member's own item comes in this crawl
+        symbols = [record["symbol"], *record["joint_symbols"]]
+        for symbol in record["joint_symbols"]:
+            member = norm.parse_symbol(symbol).member
+            if member and member not in self.members:
+                yield {**record, "symbol": symbol, "member": member, "member_name": None,
+                       "joint_symbols": [s for s in symbols if s != symbol]}
 
     def _wanted(self, record: dict, date: str) -> bool:
         """The filters asked for, applied on our side."""
@@ -252,9 +274,11 @@ def notification(item: dict, provenance: dict) -> dict:
         "hs_codes": _hs_codes(item),
         "ics_codes": _ics_codes(item),
         "objectives": _objectives(item.get("objectives") or []),
-        "links": _links(item),
+        "links": _links(item) + _reconstruction_links(item),
         "joint_symbols": [s for s in symbols if s != own],
-        "external_id": str(item["id"]),
+        # Reconstructed items have no ePing id (and an export may lack the column).
+        "external_id": None if item.get("id") is None else str(item["id"]),
+        **_reconstruction(item),
     }
 
 
@@ -314,6 +338,29 @@ def _links(item: dict) -> list[dict]:
     fields = [("notifiedDocumentLink", "Notified document"), ("linkToNotification", "Notification")]
     return [{"url": url, "label": label}
             for key, label in fields for url in addresses_in(item.get(key))[0]]
+
+
+def _reconstruction(item: dict) -> dict:
+    """The language and note of a reconstructed item (module docstring); nothing for ePing's."""
+    extra = item.get("reconstruction") or {}
+    fields = {"language": extra.get("language"), "note": _text(extra.get("note"))}
+    return {name: value for name, value in fields.items() if value}
+
+
+def _reconstruction_links(item: dict) -> list[dict]:
+    """The documents a copy gave and the copies themselves, each labelled for what it is."""
+    extra = item.get("reconstruction") or {}
+    documents = [{"url": url, "label": "Document (address given by the copy read)"}
+                 for url in extra.get("documents") or []]
+    copies = [{"url": copy["url"], "label": _copy_label(copy), "language": extra.get("language")}
+              for copy in extra.get("copies") or []]
+    return documents + copies
+
+
+def _copy_label(copy: dict) -> str:
+    seen = f", seen {copy['seenOn']}" if copy.get("seenOn") else ""
+    title = f": {_text(copy.get('title'))}" if copy.get("title") else ""
+    return f"Copy read{seen}{title}"
 
 
 def link_faults(item: dict) -> list[str]:
