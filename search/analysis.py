@@ -2,10 +2,11 @@
 
 It mirrors Elasticsearch's standard tokenizer followed by ``cjk_width``, ``lowercase``,
 ``asciifolding``, ``english_possessive``, the ``minimal_english`` stemmer and ``cjk_bigram``:
-words are folded for width, case and accents, English possessives and plurals are reduced ("vehicles" → "vehicle", "batteries" →
-"battery"), and runs of Chinese, Japanese or Korean characters become overlapping bigrams (a
-lone character stays a unigram). The terms are made here for both backends (Elasticsearch
-receives them already analysed), which is what lets one contract suite hold for both.
+words are folded for width, case and accents, English possessives and plurals are reduced
+("vehicles" → "vehicle", "batteries" → "battery"), and runs of Chinese, Japanese or Korean
+characters become overlapping bigrams (a lone character stays a unigram). The terms are made
+here for both backends (Elasticsearch receives them already analysed), which is what lets one
+contract suite hold for both.
 """
 
 from __future__ import annotations

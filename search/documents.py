@@ -43,7 +43,14 @@ def _translations_text(record: dict) -> str:
 
 
 def notification(r: dict) -> Document:
-    members = [r["member"]] if r.get("member") else []
+    # A joint notification (the Gulf states notify one measure under seven symbols) is one
+    # row of every list: the first of its symbols stands for all, under each member's name
+    # (a member filter finds it, a facet counts it for each); the others stay reachable by
+    # their symbol and by search terms of their own.
+    joint = sorted({r["symbol"], *r.get("joint_symbols", [])})
+    first = joint[0] == r["symbol"]
+    own = [r["member"]] if r.get("member") else []
+    members = sorted({*own, *_members_of(joint)}) if first and len(joint) > 1 else own
     return Document(
         id=r["id"],
         kind="notification",
@@ -64,10 +71,12 @@ def notification(r: dict) -> Document:
             "section": _sections(r["hs_codes"]),
             "ics": _ics(r["ics_codes"]),
             "month": [r["distribution_date"][:7]] if r.get("distribution_date") else [],
-            "objectives": r.get("objectives", []),
+            # The facet and filter use ePing's controlled list; free text stays on the record.
+            "objectives": sorted({n for o in r.get("objectives", []) for n in norm.objectives(o)}),
             "symbol": [r["symbol"]],
             "base_symbol": [r["base_symbol"]],
             "related": [*r.get("related", []), *r.get("joint_symbols", [])],
+            "listed": ["true" if first else "false"],
         },
         dates={"date": r.get("distribution_date"), "deadline": r.get("comment_deadline")},
         title_sort=fold(r.get("title", "")),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-MAPPING_VERSION = 3
+MAPPING_VERSION = 4
 
 # Full-text fields and their relevance boosts (a title hit outweighs a body hit).
 TEXT_FIELDS: dict[str, float] = {"title": 3.0, "keywords": 2.0, "body": 1.0}
@@ -35,6 +35,7 @@ KEYWORD_FIELDS: tuple[str, ...] = (
     "related",       # ids of records this one points to
     "verified",      # "true" | "false" for curated facts
     "month",         # YYYY-MM of the record's date, for counts per month
+    "listed",        # "false" for the other symbols of a joint notification: lists show it once
 )
 
 # Dates (ISO YYYY-MM-DD) for range filters and sorting.

@@ -40,6 +40,7 @@ from search.attributes import (
 from search.bodies import merge_bodies
 from search.links import folded_text, notification_markets, scheme_identifiers, scheme_link
 from search.markets import markets_for, members_of, unions_of
+from search.notifications import LISTED
 from search.query import SearchRequest, Term
 from search.recognition import covers, lets_through
 from search.scope import Product, verdict
@@ -560,11 +561,10 @@ def changes(backend, kb: Knowledge, market: str, codes: list[str], found: list[d
     """Notifications of the market (and its unions) that may change what applies: those
     about the product's HS headings, and those linked to a matched scheme."""
     countries = tuple(sorted(set(markets_for(market)) | members_of(market)))
-    by_code = SearchRequest(filters=(Term("kind", ("notification",)), Term("countries", countries),
-                                     Term("hs", tuple(sorted({c[:4] for c in codes})))),
+    notes_of = (Term("kind", ("notification",)), Term("countries", countries), LISTED)
+    by_code = SearchRequest(filters=(*notes_of, Term("hs", tuple(sorted({c[:4] for c in codes})))),
                             sort="-date", per_page=20, highlight=False) if codes else None
-    recent = SearchRequest(filters=(Term("kind", ("notification",)), Term("countries", countries)),
-                           sort="-date", per_page=50, highlight=False)
+    recent = SearchRequest(filters=notes_of, sort="-date", per_page=50, highlight=False)
     schemes = [kb.scheme_by_id[r["scheme"]["id"]] for r in found]
     notes: dict[str, dict] = {}
     for request in filter(None, (by_code, recent)):

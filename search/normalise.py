@@ -5,6 +5,7 @@ reported where it enters rather than indexed under a spelling nobody searches fo
 """
 
 import csv
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -367,6 +368,27 @@ def hs_section_name(section: str) -> str:
 
 
 _ICS = re.compile(r"\d{2}(?:\.\d{3}(?:\.\d{2})?)?")
+
+
+@lru_cache(maxsize=1)
+def _objectives() -> tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]:
+    listed = json.loads((DATA / "objectives.json").read_text(encoding="utf-8"))["objectives"]
+    return tuple((o["name"], tuple(o["en"]), tuple(o["zh"])) for o in listed)
+
+
+def objective_names() -> list[str]:
+    """ePing's controlled list of notification objectives."""
+    return [name for name, _en, _zh in _objectives()]
+
+
+@lru_cache(maxsize=4096)
+def objectives(text: str) -> tuple[str, ...]:
+    """The names of ePing's controlled list an objective as written stands for:
+    "Protection of human health or safety (TBT)" → itself without "(TBT)"; "保护人类健康和环境"
+    → human health and the environment; free text naming none → ()."""
+    folded = re.sub(r"\s*\((?:tbt|sps)\)\s*$", "", text.strip().casefold())
+    return tuple(name for name, en, zh in _objectives()
+                 if folded in en or any(word in text for word in zh))
 
 
 def ics_code(value: str) -> str:

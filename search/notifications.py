@@ -11,9 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from search import normalise as norm
 from search.query import Range, SearchRequest, Term
 
 SORTS = {"newest": "-date", "deadline": "deadline", "relevance": "relevance"}
+# A joint notification once, under its first symbol (see search.documents.notification).
+LISTED = Term("listed", ("true",))
 FACETS = ("country", "area", "type", "objectives", "section")
 # Each step of a lifecycle, in the order WTO documents follow one another on the same day.
 STEP_ORDER = {"regular": 0, "revision": 1, "addendum": 2, "corrigendum": 3, "supplement": 4}
@@ -44,10 +47,13 @@ class NotificationQuery:
 
 
 def filters(query: NotificationQuery, today: date) -> tuple:
+    # An objective as a record writes it ("… (TBT)", in Chinese) asks for its listed names.
+    objectives = tuple(n for o in query.objectives for n in (norm.objectives(o) or (o,)))
     terms = (("kind", ("notification",)), ("country", query.members), ("area", query.areas),
-             ("hs", query.hs), ("ics", query.ics), ("objectives", query.objectives),
+             ("hs", query.hs), ("ics", query.ics), ("objectives", objectives),
              ("type", query.types))
     out: list = [Term(name, tuple(dict.fromkeys(values))) for name, values in terms if values]
+    out.append(LISTED)
     if query.date_from or query.date_to:
         out.append(Range("date", gte=query.date_from, lte=query.date_to))
     if query.open:
@@ -70,7 +76,7 @@ def followups_request(base_symbols: list[str], per_page: int) -> SearchRequest:
     so that whoever follows a notification sees each change, even one its words do not match."""
     return SearchRequest(
         filters=(Term("kind", ("notification",)), Term("base_symbol", tuple(base_symbols)),
-                 Term("type", ("addendum", "corrigendum", "revision", "supplement"))),
+                 Term("type", ("addendum", "corrigendum", "revision", "supplement")), LISTED),
         sort="-date", per_page=per_page, highlight=False,
     )
 

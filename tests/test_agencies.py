@@ -236,8 +236,10 @@ def test_country_page_gathers_the_market(client, records):
     assert {s["market"] for s in de["schemes"]} == {"EU", "DE"}  # its own beside the EU's
     assert {a["id"] for a in de["arrangements"]} >= {"eu-mra-us", "iecee-cb"}
     sa = client.get("/api/v1/countries/SA").get_json()
-    symbols = {n["symbol"] for n in sa["notifications"]["recent"]}
+    # Saudi Arabia's joint notifications come once, under their first symbol (G/TBT/N/ARE/…).
+    symbols = {s for n in sa["notifications"]["recent"] for s in [n["symbol"], *n["joint_symbols"]]}
     assert "G/TBT/N/SAU/1437" in symbols
+    assert all("SA" in [m["code"] for m in n["members"]] for n in sa["notifications"]["recent"])
     assert all(n["comment_deadline"] >= "2026-07-01" for n in sa["notifications"]["open"])
     schemes = {s["id"] for s in sa["schemes"]}
     assert any(s.startswith("gcc-") for s in schemes) and any(s.startswith("sa-")

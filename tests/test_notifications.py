@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 
 from search.documents import to_document
+from search.normalise import parse_symbol
 from search.notifications import NotificationQuery, lifecycle, search_request
 from search.records import load_record
 from webapp import create_app
@@ -201,7 +202,9 @@ def test_facet_counts_are_exact(client):
     expected: dict[str, int] = {}
     for r in RECORDS:
         if any(code.startswith("85") for code in r["hs_codes"]):
-            expected[r["member"]] = expected.get(r["member"], 0) + 1
+            # A joint notification counts for each of its members.
+            for member in {r["member"], *(parse_symbol(s).member for s in r["joint_symbols"])}:
+                expected[member] = expected.get(member, 0) + 1
     assert counts == expected
     sections = {f["value"]: f for f in found["facets"]["hs"]}
     assert sections["XVI"]["filter"] == ["84", "85"]
@@ -410,7 +413,7 @@ def test_search_request_is_the_same_for_every_view():
     request = search_request(query, date(2026, 3, 1))
     assert request.sort == "deadline"
     names = [f.field for f in request.filters]
-    assert names == ["kind", "country", "hs", "deadline"]
+    assert names == ["kind", "country", "hs", "listed", "deadline"]
 
 
 def test_lifecycle_orders_by_date_then_document():
@@ -441,3 +444,78 @@ def test_revision_page_shows_its_base_even_when_missing(client, backend):
         ("G/TBT/N/JPN/900", True), ("G/TBT/N/JPN/900/Rev.2", False)]
     page = client.get("/notifications/G/TBT/N/JPN/900/Rev.2").get_data(as_text=True)
     assert "Not in MarketPass" in page
+
+
+def test_a_joint_notification_is_one_row_under_each_member(backend, tmp_path, monkeypatch):
+    """Seven Gulf symbols, one measure: one row of the list, found and counted under each
+    member, and each symbol still opens it."""
+    symbols = ["G/TBT/N/ARE/703", "G/TBT/N/BHR/780", "G/TBT/N/KWT/764"]
+    copies = [_n(s, title="GCC technical regulation for vehicles: eCall", hs_codes=["870323"],
+                 distribution_date="2026-02-02", comment_deadline="2026-04-03",
+                 joint_symbols=[o for o in symbols if o != s]) for s in symbols]
+    other = _n("G/TBT/N/BHR/781", title="Vehicles: tyres", distribution_date="2026-02-03")
+    monkeypatch.setenv("MARKETPASS_TODAY", TODAY)
+    monkeypatch.setenv("MARKETPASS_DB", str(tmp_path / "store.db"))
+    backend.upsert([to_document(r) for r in [*copies, other]])
+    client = create_app({"TESTING": True, "BACKEND": backend}).test_client()
+    listing = _api(client, "q=eCall")
+    assert listing["total"] == 1
+    assert [m["code"] for m in listing["items"][0]["members"]] == ["AE", "BH", "KW"]
+    for member in ("AE", "BH", "KW"):
+        assert [i["symbol"] for i in _api(client, f"member={member}&q=eCall")["items"]] == \
+            ["G/TBT/N/ARE/703"]
+    assert _api(client, "member=BH")["total"] == 2
+    assert _api(client, "q=vehicles")["total"] == 2  # and 'vehicles' finds what 'vehicle' does
+    page = client.get("/notifications?q=eCall").get_data(as_text=True)
+    assert page.count("G/TBT/N/ARE/703") >= 1 and "G/TBT/N/BHR/780</span>" not in page
+    for symbol in symbols:
+        assert client.get(f"/api/v1/notifications/{symbol}").status_code == 200
+
+
+def test_nothing_open_for_comment_says_so_and_offers_the_latest(client):
+    found = _api(client, "member=US&area=TBT&open=1")
+    assert found["total"] == 0
+    assert [n["symbol"] for n in found["recent_instead"]] == ["G/TBT/N/USA/2001"]
+    page = client.get("/notifications?member=US&area=TBT&open=1").get_data(as_text=True)
+    assert "open for comment today" in page and "G/TBT/N/USA/2001" in page
+    assert "Try fewer words" not in page
+    assert _api(client, "member=US&area=TBT")["recent_instead"] == []
+
+
+@pytest.mark.parametrize("query, title", [
+    ("open=1", "MarketPass: Notifications open for comment"),
+    ("open=1&member=CN&hs=8507", "MarketPass: Open for comment: China, HS 8507"),
+    ("q=batteries&type=addendum", "MarketPass: Notifications: “batteries”, Addendum"),
+    ("", "MarketPass: All notifications"),
+])
+def test_feed_titles_describe_the_search(client, query, title):
+    feed = feedparser.parse(client.get(f"/notifications/feed.atom?{query}").data)
+    assert feed.feed.title == title
+
+
+def test_objectives_facet_is_epings_controlled_list(backend, tmp_path, monkeypatch):
+    from search.normalise import objective_names
+
+    records = [
+        _n("G/TBT/N/CHN/2001", title="Toys", objectives=["保护人类健康和环境"]),
+        _n("G/TBT/N/EU/2002", title="Labels", objectives=[
+            "Consumer information, labelling (TBT)", "Protection of the environment (TBT)"]),
+        _n("G/SPS/N/BRA/2003", title="Pesticides", area="SPS",
+           objectives=["Food safety", "控制不可預見的危險(冠狀病毒)"]),
+    ]
+    monkeypatch.setenv("MARKETPASS_TODAY", TODAY)
+    monkeypatch.setenv("MARKETPASS_DB", str(tmp_path / "store.db"))
+    backend.upsert([to_document(r) for r in records])
+    client = create_app({"TESTING": True, "BACKEND": backend}).test_client()
+    facet = {f["value"]: f["count"] for f in _api(client)["facets"]["objective"]}
+    assert set(facet) <= set(objective_names())
+    assert facet == {"Protection of the environment": 2, "Protection of human health or safety": 1,
+                     "Consumer information, labelling": 1, "Food safety": 1}
+    # The objective as a record writes it asks for its listed name; labels are translated.
+    assert sorted(_symbols(_api(client, "objective=Protection of the environment (TBT)"))) == [
+        "G/TBT/N/CHN/2001", "G/TBT/N/EU/2002"]
+    fr = client.get("/api/v1/notifications?lang=fr").get_json()["facets"]["objective"]
+    assert all(f["label"] != f["value"] for f in fr)
+    # Free text naming no listed objective stays on the record.
+    record = client.get("/api/v1/notifications/G/SPS/N/BRA/2003").get_json()["record"]
+    assert "控制不可預見的危險(冠狀病毒)" in record["objectives"]

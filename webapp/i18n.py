@@ -69,11 +69,18 @@ def locale_code() -> str:
 UNION_NAMES = {"EAEU": _l("Eurasian Economic Union"), "GCC": _l("Gulf Cooperation Council")}
 
 
+# The WTO's names for members whose CLDR name differs from how the WTO writes them: the
+# names agencies expect on every page (country pages, notifications, bodies, matrices).
+WTO_NAMES = {"TW": _l("Chinese Taipei"), "HK": _l("Hong Kong, China"), "MO": _l("Macao, China")}
+
+
 def country_name(code: str | None) -> str:
-    """The CLDR name of a territory in the reader's locale ("EU" included), a union's name,
-    else the code."""
+    """The name of a territory in the reader's locale: the WTO's name for the three members
+    the WTO names otherwise, a union's name, else CLDR's ("EU" included), else the code."""
     if not code:
         return ""
+    if code in WTO_NAMES:
+        return str(WTO_NAMES[code])
     if code in UNION_NAMES:
         return str(UNION_NAMES[code])
     return Locale.parse(locale_code()).territories.get(code, code)

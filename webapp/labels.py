@@ -241,6 +241,30 @@ VALUE_LABELS = {
         "unknown": _l("Not known"),
     },
     "product_groups": PRODUCT_GROUP_LABELS,
+    # ePing's controlled list of objectives (search/data/objectives.json).
+    "objectives": {
+        "Protection of human health or safety": _l("Protection of human health or safety"),
+        "Protection of animal or plant life or health":
+            _l("Protection of animal or plant life or health"),
+        "Protection of the environment": _l("Protection of the environment"),
+        "Prevention of deceptive practices and consumer protection":
+            _l("Prevention of deceptive practices and consumer protection"),
+        "Consumer information, labelling": _l("Consumer information, labelling"),
+        "Quality requirements": _l("Quality requirements"),
+        "Harmonization": _l("Harmonization"),
+        "National security requirements": _l("National security requirements"),
+        "Reducing trade barriers and facilitating trade":
+            _l("Reducing trade barriers and facilitating trade"),
+        "Cost saving and productivity enhancement":
+            _l("Cost saving and productivity enhancement"),
+        "Food safety": _l("Food safety"),
+        "Animal health": _l("Animal health"),
+        "Plant protection": _l("Plant protection"),
+        "Protect humans from animal/plant pest or disease":
+            _l("Protect humans from animal/plant pest or disease"),
+        "Protect territory from other damage from pests":
+            _l("Protect territory from other damage from pests"),
+    },
     "roles": {
         "member_body": _l("IECEE member body"),
         "ncb": _l("National Certification Body (NCB)"),

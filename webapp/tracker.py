@@ -70,7 +70,10 @@ def by_symbol(backend: SearchBackend, text: str) -> dict | None:
     try:
         symbol = norm.parse_symbol(text).symbol
     except norm.NormaliseError:
-        return None
+        # A legacy symbol (G/TBT/Notif.97.361) names no member, so it cannot be parsed alone;
+        # its record is stored under it as written, and lists link to it so.
+        record = backend.get(text.strip())
+        return record if record is not None and record.get("kind") == "notification" else None
     record = backend.get(symbol)
     if record is not None and record.get("kind") == "notification":
         return record
@@ -103,12 +106,8 @@ def _missing(symbol: str) -> dict:
             parsed.base_symbol, "parent_symbol": parsed.parent_symbol, "missing": True}
 
 
-# The WTO's names for members whose CLDR name differs from how the WTO writes them.
-WTO_NAMES = {"TW": _l("Chinese Taipei"), "HK": _l("Hong Kong, China"), "MO": _l("Macao, China")}
-
-
 def member_name(code: str | None) -> str:
-    return str(WTO_NAMES[code]) if code in WTO_NAMES else country_name(code)
+    return country_name(code)
 
 
 def _translated(record: dict, name: str) -> str:
@@ -133,6 +132,9 @@ def item(record: dict, today: date, buffer_days: int, hit: Hit | None = None) ->
         related=list(dict.fromkeys([*record.get("related", []),
                                     *record.get("joint_symbols", [])])),
         joint_symbols=record.get("joint_symbols", []),
+        # Every member notifying it: one for most, several for a joint notification.
+        members=[member_of(s) for s in dict.fromkeys([record["symbol"],
+                                                      *record.get("joint_symbols", [])])],
         url=url_for("notifications.detail", symbol=record["symbol"], _external=True),
         **deadline(record, today, buffer_days).as_dict(),
     )

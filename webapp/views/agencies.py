@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from search import agencies
 from search.coverage import curated_headers
 from search.markets import MARKETS, markets_for, members_of
+from search.notifications import LISTED
 from search.query import Range, SearchRequest, Term
 from webapp import charts, tracker
 from webapp.extensions import marketpass
@@ -52,7 +53,7 @@ def _country(code: str) -> dict:
     today = marketpass.settings.today_date()
     buffer = marketpass.settings.buffer_days
     countries = tuple(sorted({*places, *members_of(code)}))
-    notes = Term("kind", ("notification",)), Term("countries", countries)
+    notes = Term("kind", ("notification",)), Term("countries", countries), LISTED
     recent = marketpass.backend.search(SearchRequest(filters=notes, sort="-date", per_page=10,
                                                      highlight=False))
     open_ = marketpass.backend.search(SearchRequest(

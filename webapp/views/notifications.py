@@ -58,8 +58,8 @@ def _facet_values(name: str, counts: list[tuple[str, int]]) -> list[dict]:
 def _facet_label(name: str, value: str) -> str:
     if name == "country":
         return tracker.member_name(value)
-    if name == "type":
-        return value_label("type", value) or value
+    if name in ("type", "objectives"):
+        return value_label(name, value) or value
     if name == "section":
         return _("Section %(section)s: %(name)s", section=value,
                  name=norm.hs_section_name(value))
@@ -83,7 +83,18 @@ def _listing(query: NotificationQuery) -> dict:
                    for name, counts in found.facets.items()},
         "links": _links(),
         "also_searched": list(query.also),
+        "recent_instead": _recent_instead(query, found.total, today),
     }
+
+
+def _recent_instead(query: NotificationQuery, total: int, today) -> list[dict]:
+    """Nothing of the search is open for comment today: its most recent notifications, so
+    the officer sees what there was (an empty page helps no one)."""
+    if total or not query.open:
+        return []
+    recent = replace(query, open=False, sort="newest", page=1, per_page=5)
+    return [tracker.item(hit.record, today, query.buffer_days)
+            for hit in tracker.page(marketpass.backend, recent, today).hits]
 
 
 def _links() -> dict:
@@ -218,11 +229,19 @@ def api_charts() -> Response:
 # --- feeds and exports --------------------------------------------------------------------
 
 def _describe(query: NotificationQuery) -> str:
-    parts = [query.q] if query.q else []
-    parts += [tracker.member_name(m) for m in query.members]
-    parts += [f"HS {h}" for h in query.hs] + list(query.types) + list(query.areas)
-    return _("Notifications: %(what)s", what=", ".join(parts)) if parts \
-        else _("All notifications")
+    """The search in words, for the titles of its feed and calendar."""
+    parts = [f"“{query.q}”"] if query.q else []
+    parts += [tracker.member_name(m) for m in query.members] + list(query.areas)
+    parts += [str(value_label("type", t) or t) for t in query.types]
+    parts += [f"HS {h}" for h in query.hs] + [f"ICS {c}" for c in query.ics]
+    parts += list(query.objectives)
+    if query.date_from or query.date_to:
+        parts.append(f"{query.date_from or '…'} – {query.date_to or '…'}")
+    what = ", ".join(parts)
+    if query.open:
+        return _("Open for comment: %(what)s", what=what) if parts \
+            else _("Notifications open for comment")
+    return _("Notifications: %(what)s", what=what) if parts else _("All notifications")
 
 
 def _feed_id() -> str:
