@@ -19,6 +19,7 @@ bench: install
 	$(BIN)/python -m bench.notifications
 	$(BIN)/python -m bench.match
 	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.alerts
 
 install: $(STAMP)
 

@@ -3,7 +3,8 @@
 ``marketpass schedule`` runs what is due, one crawl after another, each in a process of its own
 (Scrapy's reactor runs once a process); a source whose crawl is already running (in another
 process, on this host) is not started twice. (When a source is stale, from the crawl log
-alone, is ``search.freshness``'s to say.)
+alone, is ``search.freshness``'s to say.) After the crawls, alerts go out: at once when they
+changed notifications (or a failed delivery is due again), and as a digest once a day.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from crawlers.run import SPIDERS
+from search.alerts import AlertStore
 from search.freshness import last_success
 from search.store import RecordStore
 
@@ -42,3 +45,27 @@ def run_due(store: RecordStore, replay: bool = False) -> dict[str, int]:
         # The crawl's own report goes to stderr: stdout says what the schedule did.
         results[name] = subprocess.run(command, check=False, stdout=sys.stderr).returncode
     return results
+
+
+def alerts_mark(db_path: Path) -> int:
+    """Where the change log ends before the crawls, to tell afterwards whether they changed
+    notifications."""
+    return AlertStore(db_path).history_end()
+
+
+def run_alerts(db_path: Path, mark: int, now: datetime | None = None) -> dict[str, int]:
+    """``alerts send`` when notifications changed past ``mark`` or a retry is due, and
+    ``alerts send --digest`` on the first look of each day (UTC), each only where there are
+    subscriptions to send to; each run's exit status."""
+    now = now or datetime.now(UTC)
+    alerts = AlertStore(db_path)
+    runs = {}
+    if alerts.retries_due(now) or (alerts.any_active("immediate")
+                                   and alerts.notifications_changed(mark)):
+        runs["immediate"] = []
+    if alerts.any_active("daily") and alerts.meta("last_digest") != now.date().isoformat():
+        runs["digest"] = ["--digest"]
+    alerts.close()
+    command = [sys.executable, "-m", "webapp.cli", "alerts", "send"]
+    return {what: subprocess.run([*command, *flags], check=False, stdout=sys.stderr).returncode
+            for what, flags in runs.items()}

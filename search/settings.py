@@ -74,6 +74,36 @@ class Settings:
     ratelimit_heavy: str = field(
         default_factory=lambda: _env("MARKETPASS_RATELIMIT_HEAVY", "30 per minute"))
 
+    # Rate limit per client on subscribing to alerts (the API and the form together).
+    ratelimit_subscribe: str = field(default_factory=lambda: _env(
+        "MARKETPASS_RATELIMIT_SUBSCRIBE", "10 per hour;3 per minute"))
+    # --- alerts (search.alerts, search.delivery, webapp.alerts) ---
+    # SMTP server for e-mail alerts: smtp://user:pass@host:587 (STARTTLS when offered) or
+    # smtps://…:465 (implicit TLS); empty switches e-mail alerts off (webhooks still work).
+    smtp_url: str = field(default_factory=lambda: _env("MARKETPASS_SMTP_URL", ""))
+    # Sender of alert messages.
+    mail_from: str = field(default_factory=lambda: _env(
+        "MARKETPASS_MAIL_FROM", "MarketPass <alerts@localhost>"))
+    # The site's public address: links in messages and webhooks are built from it, never
+    # from a request's Host header.
+    public_url: str = field(default_factory=lambda: _env(
+        "MARKETPASS_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"))
+    # 1 lets webhooks point at loopback and private networks (tests, a closed intranet).
+    webhook_allow_private: bool = field(
+        default_factory=lambda: _env("MARKETPASS_WEBHOOK_ALLOW_PRIVATE", "0") == "1")
+    # Seconds a webhook endpoint has to answer.
+    webhook_timeout: float = field(
+        default_factory=lambda: float(_env("MARKETPASS_WEBHOOK_TIMEOUT", "10")))
+    # Consecutive failed deliveries after which a subscription is disabled.
+    alerts_max_failures: int = field(
+        default_factory=lambda: int(_env("MARKETPASS_ALERTS_MAX_FAILURES", "8")))
+    # First wait before a failed delivery is tried again, in seconds; doubled each time.
+    alerts_retry_seconds: int = field(
+        default_factory=lambda: int(_env("MARKETPASS_ALERTS_RETRY_SECONDS", "300")))
+    # Subscriptions one e-mail address or webhook may ask for in 24 hours.
+    subscribe_per_address: int = field(
+        default_factory=lambda: int(_env("MARKETPASS_SUBSCRIBE_PER_ADDRESS", "5")))
+
     def today_date(self) -> date:
         return date.fromisoformat(self.today) if self.today else date.today()
 

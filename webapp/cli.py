@@ -69,16 +69,42 @@ def schedule(once: bool, replay: bool, interval: int) -> None:
     """Crawl each source on its declared schedule, for as long as it runs (compose, systemd)."""
     import time
 
-    from crawlers.schedule import run_due
+    from crawlers.schedule import alerts_mark, run_alerts, run_due
 
     while True:
         store = RecordStore(mp_settings.load().db_path)
+        mark = alerts_mark(store.path)
         for name, code in run_due(store, replay=replay).items():
             click.echo(f"{name}: {'finished' if code == 0 else f'failed (exit {code})'}")
+        for what, code in run_alerts(store.path, mark).items():
+            click.echo(f"alerts ({what}): {'sent' if code == 0 else f'failed (exit {code})'}")
         store.close()
         if once:
             return
         time.sleep(interval)
+
+
+@main.group()
+def alerts() -> None:
+    """E-mail and webhook alerts on notification searches."""
+
+
+@alerts.command("send")
+@click.option("--digest", is_flag=True,
+              help="Send the daily subscriptions their digest (the scheduler runs this daily).")
+def alerts_send(digest: bool) -> None:
+    """Send each subscription the new and changed notifications its search finds, once."""
+    from webapp import create_app
+    from webapp.alerts import send_all
+
+    try:
+        report = send_all(create_app(), digest=digest)
+    except BackendError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{report.subscriptions} subscriptions due: {report.messages} messages with "
+               f"{report.notifications} notifications sent, {report.failed} failed "
+               f"({report.disabled} disabled), {report.waiting_for_mail_server} waiting for "
+               f"the mail server, {report.invalid_searches} with a search no longer valid")
 
 
 @main.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
@@ -41,16 +41,24 @@ def _message(exc: HTTPException) -> str:
     return str(MESSAGES.get(exc.code or 500, exc.name))
 
 
-def handle_http(exc: HTTPException) -> tuple[Response | str, int]:
+def handle_http(exc: HTTPException) -> Response:
     code = exc.code or 500
     message = _message(exc)
     if wants_json():
-        return jsonify(error={"code": code, "message": message}), code
-    title = str(TITLES.get(code, exc.name))
-    return render_template("error.html", code=code, title=title, message=message), code
+        response = jsonify(error={"code": code, "message": message})
+    else:
+        title = str(TITLES.get(code, exc.name))
+        response = make_response(render_template("error.html", code=code, title=title,
+                                                 message=message))
+    response.status_code = code
+    # What the error says beyond its text: a 429's Retry-After, a 405's Allow.
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
-def handle_backend(exc: BackendError) -> tuple[Response | str, int]:
+def handle_backend(exc: BackendError) -> Response:
     # The reason (paths, hosts) is for operators, not for the public page.
     current_app.logger.error("search backend unavailable: %s", exc)
     return handle_http(ServiceUnavailable())

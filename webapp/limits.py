@@ -19,6 +19,9 @@ from search.settings import Settings
 MATCH = {"match.form", "match_api.api_match"}
 HEAVY = {"notifications.export_csv", "notifications.export_xlsx", "notifications.charts",
          "notifications_api.api_charts", "notifications.feed", "notifications.deadlines"}
+# Subscribing sends a confirmation message or calls a webhook: firmer still (a limit per
+# address is kept by webapp.alerts).
+SUBSCRIBE = {"subscriptions_api.subscribe", "subscriptions.subscribe_form"}
 EXEMPT = {"health.healthz", "static"}
 
 
@@ -29,6 +32,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.config.setdefault("RATELIMIT_API", settings.ratelimit_api)
     app.config.setdefault("RATELIMIT_MATCH", settings.ratelimit_match)
     app.config.setdefault("RATELIMIT_HEAVY", settings.ratelimit_heavy)
+    app.config.setdefault("RATELIMIT_SUBSCRIBE", settings.ratelimit_subscribe)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
     # One limiter per app: its storage and limits are the app's own.
@@ -51,6 +55,8 @@ def _group(app: Flask, endpoint: str) -> str | None:
         return "match"
     if endpoint in HEAVY:
         return "heavy"
+    if endpoint in SUBSCRIBE:
+        return "subscribe"
     rules = [r.rule for r in app.url_map.iter_rules(endpoint)]
     return "api" if any(r.startswith("/api/") for r in rules) else None
 

@@ -72,16 +72,21 @@ class Whole(fields.Int):
         return super()._deserialize(value.strip(), attr, data, **kwargs)
 
 
+def _about(text) -> dict:
+    """Field metadata for the API's description (webapp.openapi)."""
+    return {"description": text}
+
+
 def _page_field() -> fields.Int:
     return Whole(
-        load_default=1, validate=_page_range,
+        load_default=1, validate=_page_range, metadata=_about(_l("The page of results, from 1.")),
         error_messages={"invalid": _l("The page number must be a whole number.")},
     )
 
 
 def _per_page_field() -> fields.Int:
     return Whole(
-        load_default=20, validate=_per_page_range,
+        load_default=20, validate=_per_page_range, metadata=_about(_l("Results per page.")),
         error_messages={"invalid": _l("The number of results per page must be a whole number.")},
     )
 
@@ -92,9 +97,13 @@ class SearchArgs(Schema):
     class Meta:
         unknown = EXCLUDE  # lang= and anything a link adds are not ours to reject
 
-    q = fields.Str(load_default="", validate=_text_length)
-    kind = fields.List(fields.Str(validate=_known_kind), load_default=list)
-    country = fields.List(fields.Str(validate=_country_code), load_default=list)
+    q = fields.Str(load_default="", validate=_text_length, metadata=_about(_l(
+        "Words to search for, in any language.")))
+    kind = fields.List(fields.Str(validate=_known_kind), load_default=list,
+                       metadata=_about(_l("Only records of this kind.")))
+    country = fields.List(fields.Str(validate=_country_code), load_default=list,
+                          metadata=_about(_l("Only records of this country or market "
+                                             "(two-letter code, or EU).")))
     page = _page_field()
     per_page = _per_page_field()
 
@@ -232,26 +241,41 @@ class NotificationArgs(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    q = fields.Str(load_default="", validate=_text_length)
-    member = fields.List(Member(), load_default=list)
+    q = fields.Str(load_default="", validate=_text_length, metadata=_about(_l(
+        "Words to search for in the notifications, in any language.")))
+    member = fields.List(Member(), load_default=list, metadata=_about(_l(
+        "The notifying WTO member: a two-letter code such as CN or US, or EU.")))
     area = fields.List(fields.Str(validate=_one_of(
         ("TBT", "SPS"), _l("Unknown area “%(value)s”; choose from: %(allowed)s."))),
-        load_default=list)
-    hs = fields.List(HsPrefix(), load_default=list)
-    ics = fields.List(IcsPrefix(), load_default=list)
-    objective = fields.List(fields.Str(validate=Length(max=300)), load_default=list)
+        load_default=list, metadata=_about(_l("The agreement: TBT or SPS.")))
+    hs = fields.List(HsPrefix(), load_default=list, metadata=_about(_l(
+        "An HS code or its beginning: 2 to 10 digits, such as 85 or 8504.40.")))
+    ics = fields.List(IcsPrefix(), load_default=list, metadata=_about(_l(
+        "An ICS field, group or sub-group, such as 29, 29.200 or 29.200.10.")))
+    objective = fields.List(fields.Str(validate=Length(max=300)), load_default=list,
+                            metadata=_about(_l("An objective as the notification states it, "
+                                               "such as “Protection of the environment "
+                                               "(TBT)”.")))
     type = fields.List(fields.Str(validate=_one_of(
         NOTIFICATION_TYPES, _l("Unknown type of notification “%(value)s”; choose from: "
-                               "%(allowed)s."))), load_default=list)
-    open = Flag(load_default=False)
-    date_from = IsoDay(data_key="from", load_default=None)
-    date_to = IsoDay(data_key="to", load_default=None)
+                               "%(allowed)s."))), load_default=list,
+        metadata=_about(_l("The type of notification.")))
+    open = Flag(load_default=False, metadata=_about(_l(
+        "1: only notifications whose comment period is still open.")))
+    date_from = IsoDay(data_key="from", load_default=None, metadata=_about(_l(
+        "Distributed on or after this day (YYYY-MM-DD).")))
+    date_to = IsoDay(data_key="to", load_default=None, metadata=_about(_l(
+        "Distributed on or before this day (YYYY-MM-DD).")))
     sort = fields.Str(load_default="", validate=_one_of(
-        tuple(NOTIFICATION_SORTS), _l("Unknown order “%(value)s”; choose from: %(allowed)s.")))
+        tuple(NOTIFICATION_SORTS), _l("Unknown order “%(value)s”; choose from: %(allowed)s.")),
+        metadata=_about(_l("The order: newest first (the default without words), the soonest "
+                           "deadline first, or relevance (the default with words).")))
     page = _page_field()
     per_page = _per_page_field()
     buffer_days = Whole(
         load_default=None, validate=_buffer_range,
+        metadata=_about(_l("Days before the WTO deadline that comments are due internally; "
+                           "the server's setting when not given.")),
         error_messages={"invalid": _l("The internal cut-off must be a whole number of days.")},
     )
 
@@ -302,8 +326,8 @@ class Market(CountryCode):
                  "KR or DE, or EU, EAEU or GCC.")
 
 
-def _choice(allowed: tuple[str, ...], message) -> fields.Str:
-    return fields.Str(validate=_one_of(allowed, message))
+def _choice(allowed: tuple[str, ...], message, **kwargs) -> fields.Str:
+    return fields.Str(validate=_one_of(allowed, message), **kwargs)
 
 
 class Voltage(_Checked):
@@ -334,22 +358,34 @@ class MatchArgs(Schema):
         unknown = EXCLUDE
 
     product = fields.Str(load_default="", validate=Length(
-        max=200, error=_l("The product description is too long: at most {max} characters.")))
-    hs = HsPrefix(load_default=None)
+        max=200, error=_l("The product description is too long: at most {max} characters.")),
+        metadata=_about(_l("The product, described in any language (this or hs is needed).")))
+    hs = HsPrefix(load_default=None, metadata=_about(_l(
+        "The product's HS code, if known: 2 to 10 digits, such as 8516.71.")))
     market = fields.List(Market(), required=True, validate=Length(
         max=MAX_MARKETS, error=_l("Ask about at most {max} markets at once.")), error_messages={
-        "required": _l("Say which market you want to sell in (market=KR, DE, EU …).")})
-    origin = Market(load_default=None)
-    date = IsoDay(load_default=None)
-    radio = Flag(load_default=None)
-    battery = Flag(load_default=None)
-    lithium = Flag(load_default=None)
-    children = Flag(load_default=None)
-    professional = Flag(load_default=None)
+        "required": _l("Say which market you want to sell in (market=KR, DE, EU …).")},
+        metadata=_about(_l("Where the product is to be sold: a two-letter country code, or EU, "
+                           "EAEU or GCC.")))
+    origin = Market(load_default=None, metadata=_about(_l(
+        "Where it is made or tested, for the recognition arrangements that let results "
+        "count.")))
+    date = IsoDay(load_default=None, metadata=_about(_l(
+        "The day to answer for (YYYY-MM-DD); today when not given.")))
+    radio = Flag(load_default=None, metadata=_about(_l("It has a radio (Wi-Fi, Bluetooth …): "
+                                                      "1 or 0.")))
+    battery = Flag(load_default=None, metadata=_about(_l("It has a battery: 1 or 0.")))
+    lithium = Flag(load_default=None, metadata=_about(_l("Its battery is lithium: 1 or 0.")))
+    children = Flag(load_default=None, metadata=_about(_l("It is meant for children: 1 or 0.")))
+    professional = Flag(load_default=None, metadata=_about(_l(
+        "It is for professional use only: 1 or 0.")))
     power = fields.List(_choice(POWER, _l("Unknown power source “%(value)s”; choose from: "
-                                          "%(allowed)s.")), load_default=list)
-    voltage = Voltage(load_default=None)
-    current = _choice(("ac", "dc"), _l("“%(value)s” is neither ac nor dc."))
+                                          "%(allowed)s.")), load_default=list,
+                        metadata=_about(_l("How it is powered.")))
+    voltage = Voltage(load_default=None, metadata=_about(_l(
+        "Its rated voltage or range in volts, such as 230 or 100-240.")))
+    current = _choice(("ac", "dc"), _l("“%(value)s” is neither ac nor dc."),
+                      metadata=_about(_l("Whether that voltage is AC or DC.")))
 
     @validates_schema
     def _something_to_match(self, data: dict, **kwargs) -> None:
@@ -391,12 +427,18 @@ class BodyArgs(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    q = fields.Str(load_default="", validate=_text_length)
-    country = fields.List(CountryCode(), load_default=list)
+    q = fields.Str(load_default="", validate=_text_length, metadata=_about(_l(
+        "Words in the body's name, identifier, roles, categories or standards.")))
+    country = fields.List(CountryCode(), load_default=list, metadata=_about(_l(
+        "The body's country: a two-letter code or a country's name.")))
     role = fields.List(_choice(ROLES, _l("Unknown role “%(value)s”; choose from: %(allowed)s.")),
-                       load_default=list)
-    scheme = fields.List(fields.Str(validate=Length(max=100)), load_default=list)
-    category = fields.List(fields.Str(validate=Length(max=20)), load_default=list)
+                       load_default=list, metadata=_about(_l("The body's role.")))
+    scheme = fields.List(fields.Str(validate=Length(max=100)), load_default=list,
+                         metadata=_about(_l("An arrangement it takes part in, such as iecee-cb "
+                                            "or ilac-mra.")))
+    category = fields.List(fields.Str(validate=Length(max=20)), load_default=list,
+                           metadata=_about(_l("An IECEE product category, such as HOUS or "
+                                              "TRON.")))
 
 
 class MatrixArgs(Schema):
@@ -404,7 +446,8 @@ class MatrixArgs(Schema):
         unknown = EXCLUDE
 
     sector = fields.Str(load_default="electrical_safety", validate=_one_of(
-        SECTORS, _l("Unknown sector “%(value)s”; choose from: %(allowed)s.")))
+        SECTORS, _l("Unknown sector “%(value)s”; choose from: %(allowed)s.")),
+        metadata=_about(_l("The sector of the coverage matrix.")))
 
 
 _body_schema, _matrix_schema = BodyArgs(), MatrixArgs()
