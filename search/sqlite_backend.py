@@ -67,8 +67,17 @@ class SqliteBackend(SearchBackend):
         self._columns: Columns | None = None
         self._columns_lock = threading.Lock()
         self._counts: tuple[str, dict[str, int]] | None = None
-        with self._write() as conn:
-            self._ensure_schema(conn)
+        # Opening an index of the current format writes nothing: a write bumps the generation,
+        # and every serving worker would reload its columns after any command opened the file.
+        if not self._schema_current():
+            with self._write() as conn:
+                self._ensure_schema(conn)
+
+    def _schema_current(self) -> bool:
+        try:
+            return _meta(self._conn(), "schema_version") == SCHEMA_VERSION
+        except sqlite3.OperationalError:  # a new file: no tables yet
+            return False
 
     # --- connections -------------------------------------------------------------------------
 

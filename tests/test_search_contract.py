@@ -337,3 +337,18 @@ def test_a_second_connection_sees_writes(filled, tmp_path):
     thread.start()
     thread.join()
     assert ids(other_thread_result[0]) == ["G/TBT/N/KOR/1"]
+
+
+def test_opening_an_sqlite_index_writes_nothing(tmp_path):
+    """Every command opens the file: were opening a write, each would bump the generation
+    and make every serving worker reload its columns."""
+    from search.sqlite_backend import SqliteBackend
+
+    path = tmp_path / "index.db"
+    first = SqliteBackend(path)
+    first.upsert([doc(notification("G/TBT/N/EU/1033", title="Machinery"))])
+    generation = first.status()["generation"]
+    for _ in range(3):
+        assert SqliteBackend(path).status()["generation"] == generation
+    first.upsert([doc(notification("G/TBT/N/EU/1034", title="Toys"))])
+    assert SqliteBackend(path).status()["generation"] == generation + 1
