@@ -473,3 +473,16 @@ def test_the_day_asked_decides_what_applies(client):
 def test_bad_answers_are_a_clear_400(client, query):
     response = client.get(f"/api/v1/match?{query}")
     assert response.status_code == 400 and response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("query, kept", [
+    ("product=wireless+kettle&hs=", "wireless kettle"),               # no market
+    ("product=kettle&market=ZZ", "kettle"),                          # unknown market
+    ("product=toaster&market=DE&voltage=lots", "toaster"),          # bad answer
+])
+def test_a_form_mistake_keeps_what_was_typed(client, query, kept):
+    response = client.get(f"/match?{query}&lang=fr")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'role="alert"' in html and f'value="{kept}"' in html
+    assert '<form class="filter-form match-form"' in html

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, render_template, request
 from flask_babel import gettext as _
+from werkzeug.exceptions import BadRequest
 
 from search.markets import MARKETS, markets_for
 from search.matcher import MatchQuery, match
@@ -59,10 +60,15 @@ def _market_choices() -> list[tuple[str, str]]:
 
 
 @bp.get("/match")
-def form() -> str:
-    """The form alone, or the form with the advice when a product and market are given."""
+def form() -> str | tuple[str, int]:
+    """The form alone, or the form with the advice when a product and market are given; a
+    mistake shows the form again with what was typed and the message above it (a 400)."""
     wanted = request.args.get("market") or request.args.get("product") or request.args.get("hs")
-    result = answer(match_query(request.args)) if wanted else None
+    try:
+        result = answer(match_query(request.args)) if wanted else None
+    except BadRequest as exc:
+        return render_template("match.html", result=None, args=request.args,
+                               markets=_market_choices(), error=exc.description), 400
     return render_template("match.html", result=result, args=request.args,
                            markets=_market_choices())
 
