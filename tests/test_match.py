@@ -486,3 +486,14 @@ def test_a_form_mistake_keeps_what_was_typed(client, query, kept):
     assert response.status_code == 400
     assert 'role="alert"' in html and f'value="{kept}"' in html
     assert '<form class="filter-form match-form"' in html
+
+
+@pytest.mark.parametrize("record_id", ["sa-saso-iecee-recognition", "iecee-cb", "eu-ce-red"])
+def test_links_to_other_records_show_their_names_not_their_ids(client, record_id):
+    import re
+
+    html = client.get(f"/records/{record_id}?lang=zh").get_data(as_text=True)
+    links = re.findall(r'<a href="/records/([^"]+)">([^<]+)</a>', html)
+    assert links
+    for target, text in links:
+        assert text.strip() != target, f"{target} shown by its id"

@@ -495,3 +495,4 @@ def test_about_the_data_shows_each_sources_last_crawl(client, backend):
 def test_about_the_data_without_crawls(client):
     assert "No source has been crawled yet." in _html(client.get("/about/data"))
     assert client.get("/api/v1/crawls").get_json() == {"items": []}
+

@@ -11,6 +11,7 @@ from search import provenance
 from search.freshness import freshness
 from webapp import labels
 from webapp.extensions import marketpass
+from webapp.i18n import locale_code
 
 _URL = re.compile(r"(https?|ftp)://\S+\Z")
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?\Z")
@@ -51,6 +52,31 @@ def data_freshness() -> list[dict]:
     return g.freshness
 
 
+def record_name(record_id: str) -> str:
+    """What a record another one points to is called (a scheme's, an arrangement's, a
+    body's, a product's or a regulation's name), for link text: its store identifier
+    ("sa-saso-iecee-recognition") is no words for a reader. Symbols and HS codes are their
+    own names."""
+    from webapp.knowledge import knowledge
+
+    kb = knowledge()
+    if product := kb.product_by_id.get(record_id):
+        names = product.get("names", {})
+        return next(iter(names.get(locale_code()) or names.get("en") or [record_id]))
+    for table in (kb.scheme_by_id, kb.arrangements, kb.regulations):
+        if record := table.get(record_id):
+            return record.get("name") or record.get("title") or record_id
+    bodies = kb.remember(("bodies by id",), lambda: {b["id"]: b for b in kb.bodies})
+    body = bodies.get(kb.body_alias.get(record_id, record_id))
+    return body["name"] if body else record_id
+
+
+def is_record_id(key: str, value: str) -> bool:
+    """Whether a field's value names another record: a scheme's "products" are product ids,
+    a notification's "products" its own words."""
+    return key in labels.ID_FIELDS and (key != "products" or value.startswith("product-"))
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         is_url=is_url, is_date=is_date, present_value=present_value, as_link=as_link,
@@ -63,5 +89,6 @@ def init_app(app: Flask) -> None:
         attr_question=labels.attribute_question, attr_value=labels.attribute_value,
         read_from_copy=provenance.read_from_copy, source_verifies=provenance.verifies,
         figure_labels=labels.FIGURE_LABELS, data_freshness=data_freshness,
+        record_name=record_name, is_record_id=is_record_id,
     )
     app.jinja_env.filters["attr_name"] = labels.attribute_name
