@@ -271,3 +271,9 @@ def test_knowledge_follows_a_crawl_of_the_curated_files(tmp_path, monkeypatch, r
     assert client.get("/api/v1/bodies").get_json()["total"] == 0
     backend.upsert(to_document(r) for r in _kind(records, "body"))
     assert client.get("/api/v1/bodies").get_json()["total"] == len(_kind(records, "body"))
+
+
+def test_a_scheme_without_a_mark_says_so_in_words(client):
+    html = client.get("/countries/US?lang=fr").get_data(as_text=True)
+    assert "<td>none" not in html and "<td>unknown" not in html
+    assert "<td>Aucun marquage" in html

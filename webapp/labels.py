@@ -241,6 +241,8 @@ VALUE_LABELS = {
         "unknown": _l("Not known"),
     },
     "product_groups": PRODUCT_GROUP_LABELS,
+    # A scheme's mark when it has none, or no source says which.
+    "mark": {"none": _l("No mark"), "unknown": _l("Not known")},
     # ePing's controlled list of objectives (search/data/objectives.json).
     "objectives": {
         "Protection of human health or safety": _l("Protection of human health or safety"),
@@ -315,6 +317,16 @@ def field_label(name: str) -> str:
 def value_labels(field: str, values: list[str]) -> str:
     """Coded values in words, joined ("ncb", "cbtl" → "National Certification Body …")."""
     return ", ".join(value_label(field, v) or v for v in values)
+
+
+def mark_label(mark: str | None) -> str:
+    """A scheme's mark for people: "none" and "unknown" in words; an editorial note after
+    "none" ("none (registered notification)") kept in brackets."""
+    if not mark:
+        return ""
+    head, _sep, rest = mark.partition(" (")
+    label = value_label("mark", head)
+    return f"{label} ({rest}" if label and rest else label or mark
 
 
 def value_label(field: str, value: object) -> str | None:
