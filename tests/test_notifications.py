@@ -519,3 +519,15 @@ def test_objectives_facet_is_epings_controlled_list(backend, tmp_path, monkeypat
     # Free text naming no listed objective stays on the record.
     record = client.get("/api/v1/notifications/G/SPS/N/BRA/2003").get_json()["record"]
     assert "控制不可預見的危險(冠狀病毒)" in record["objectives"]
+
+
+def test_detail_page_explains_only_what_applies(client):
+    no_deadline = client.get("/notifications/G/TBT/N/EU/1033/Add.1/Corr.1").get_data(as_text=True)
+    assert "internal cut-off is" not in no_deadline
+    with_deadline = client.get("/notifications/G/TBT/N/EU/1033").get_data(as_text=True)
+    assert "internal cut-off is" in with_deadline
+    # A joint notification names every member; objectives in the reader's language.
+    joint = client.get("/notifications/G/TBT/N/KEN/1500").get_data(as_text=True)
+    assert "(UG)" in joint and "(TZ)" in joint
+    fr = client.get("/notifications/G/TBT/N/CHN/1850?lang=fr").get_data(as_text=True)
+    assert "Protection of human health or safety" not in fr

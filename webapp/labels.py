@@ -319,6 +319,15 @@ def value_labels(field: str, values: list[str]) -> str:
     return ", ".join(value_label(field, v) or v for v in values)
 
 
+def objective_label(text: str) -> str:
+    """A notification's objective as written, in the reader's language where it stands for
+    names of ePing's controlled list; free text as it is."""
+    from search.normalise import objectives
+
+    names = objectives(text)
+    return ", ".join(value_label("objectives", n) or n for n in names) if names else text
+
+
 def mark_label(mark: str | None) -> str:
     """A scheme's mark for people: "none" and "unknown" in words; an editorial note after
     "none" ("none (registered notification)") kept in brackets."""
