@@ -507,8 +507,12 @@ def complement(stored: dict, extra: dict, source: str) -> dict:
              if k not in _OWN and not _empty(v) and _empty(stored.get(k))]
     merged = {**stored, **{k: extra[k] for k in taken}}
     if extra.get("links"):
-        merged["links"] = list({link["url"]: link for link in
-                                [*stored.get("links", []), *extra["links"]]}.values())
+        # The record's own links stay as its source labels them; the others' new ones join,
+        # and are noted so the record's next crawl keeps them (else each crawl of either
+        # source would change the record back and forth).
+        merged["links"] = _joined_links(stored.get("links", []), extra["links"])
+        if len(merged["links"]) > len(stored.get("links", [])) and "links" not in taken:
+            taken.append("links")
     noted = set(stored.get("complemented", {}).get(source, [])) | set(taken)
     if noted:
         merged["complemented"] = {**stored.get("complemented", {}), source: sorted(noted)}
@@ -516,10 +520,17 @@ def complement(stored: dict, extra: dict, source: str) -> dict:
     return merged
 
 
+def _joined_links(own: list[dict], more: list[dict]) -> list[dict]:
+    known = {link["url"] for link in own}
+    return [*own, *(link for link in more if link["url"] not in known)]
+
+
 def keep_complements(stored: dict, fresh: dict) -> dict:
     """A record crawled again from its own source, keeping what other sources filled in."""
-    kept = {k: stored[k] for fields_ in stored.get("complemented", {}).values() for k in fields_
-            if k in stored and _empty(fresh.get(k))}
+    noted = {k for fields_ in stored.get("complemented", {}).values() for k in fields_}
+    kept = {k: stored[k] for k in noted if k in stored and _empty(fresh.get(k))}
+    if "links" in noted and fresh.get("links"):
+        kept["links"] = _joined_links(fresh["links"], stored.get("links", []))
     if not kept and not stored.get("complemented"):
         return fresh
     merged = {**fresh, **kept, "complemented": stored["complemented"]}

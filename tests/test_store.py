@@ -56,3 +56,24 @@ def test_records_are_read_in_batches(tmp_path):
     store.finish_crawl(crawl)
     assert len(list(store.records(batch=7))) == 25
     assert len(list(store.records(kind="scheme"))) == 0
+
+
+def test_links_another_source_adds_survive_and_nothing_flaps():
+    """ePing's record and a notification form sharing a document link: the form's new links
+    join (noted), ePing's labels stay, and crawling either again changes nothing."""
+    from search.records import complement, keep_complements, load_record
+
+    base = {"source": "wto_eping", "source_url": "https://epingalert.org/x",
+            "fetched_at": "2026-12-03T00:00:00+00:00", "symbol": "G/TBT/N/TPKM/425/Add.5"}
+    eping = load_record("notification", {**base, "links": [
+        {"url": "https://docs.wto.org/a.pdf", "label": "Full text"}]})
+    form = {"links": [{"url": "https://docs.wto.org/a.pdf", "label": "Document"},
+                      {"url": "https://docs.wto.org/b.pdf", "label": "Final text"}],
+            "agency": "Bureau of Standards"}
+    merged = complement(eping, form, "wto_documents")
+    assert [(link["url"][-5:], link["label"]) for link in merged["links"]] == [
+        ("a.pdf", "Full text"), ("b.pdf", "Final text")]
+    assert merged["complemented"] == {"wto_documents": ["agency", "links"]}
+    again = keep_complements(merged, eping)
+    assert again["content_hash"] == merged["content_hash"]
+    assert complement(again, form, "wto_documents")["content_hash"] == merged["content_hash"]
