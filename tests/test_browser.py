@@ -207,3 +207,28 @@ def test_filtering_notifications_by_form(site, browser):
     # Saudi Arabia's own notifications, and the joint ones it is a party to (listed once).
     assert rows and all(r.startswith(("G/TBT/N/SAU/", "G/SPS/N/SAU/")) or "Saudi Arabia" in r
                         for r in rows)
+
+
+@pytest.mark.parametrize("path", ["/notifications/charts", "/indicators"])
+def test_chart_labels_stay_inside_their_svg_in_arabic(site, browser, path):
+    """Right-to-left pages once anchored the charts' labels the other way: "XVII" showed as
+    "X" and "12" as "2" (cut by the edge or hidden under a bar). Every label must lie inside
+    its chart and off the bars."""
+    _open(browser, f"{site}{path}?lang=ar", "desktop")
+    outside = browser.execute_script("""
+        const out = [];
+        for (const svg of document.querySelectorAll('figure svg, .chart svg, svg[role=img]')) {
+          const box = svg.getBoundingClientRect();
+          const bars = [...svg.querySelectorAll('rect')].map(b => b.getBoundingClientRect())
+            .filter(b => b.width > 2 && b.height > 2 && b.width < box.width * 0.99);
+          for (const t of svg.querySelectorAll('text')) {
+            const r = t.getBoundingClientRect();
+            if (!r.width) continue;
+            const hidden = bars.some(b => r.left < b.right - 1 && r.right > b.left + 1
+                                     && r.top < b.bottom - 1 && r.bottom > b.top + 1);
+            if (hidden || r.left < box.left - 1 || r.right > box.right + 1)
+              out.push(t.textContent);
+          }
+        }
+        return out;""")
+    assert outside == []
