@@ -531,3 +531,16 @@ def test_detail_page_explains_only_what_applies(client):
     assert "(UG)" in joint and "(TZ)" in joint
     fr = client.get("/notifications/G/TBT/N/CHN/1850?lang=fr").get_data(as_text=True)
     assert "Protection of human health or safety" not in fr
+
+
+def test_hs_sections_are_named_in_the_readers_language(client):
+    from search.normalise import hs_section_name
+    from webapp.labels import HS_SECTION_LABELS
+
+    assert len(HS_SECTION_LABELS) == 21
+    en = {f["value"]: f["label"] for f in _api(client, "lang=en")["facets"]["hs"]}
+    zh = {f["value"]: f["label"] for f in _api(client, "lang=zh")["facets"]["hs"]}
+    assert en and set(en) == set(zh)
+    for section in en:
+        assert hs_section_name(section).casefold() in en[section].casefold()
+        assert zh[section] != en[section]

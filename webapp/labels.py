@@ -221,6 +221,46 @@ FIGURE_LABELS = {
 POWER_LABELS = {"mains": _l("mains"), "dc": _l("external DC or USB supply"),
                 "battery": _l("battery"), "none": _l("not electric")}
 
+# The HS sections' titles (search/data/hs_sections.csv, HS 2022), for people in their language.
+HS_SECTION_LABELS = {
+    "I": _l('Live animals; animal products'),
+    "II": _l('Vegetable products'),
+    "III": _l('Animal or vegetable fats and oils and their cleavage products; prepared edible fats;'
+        ' animal or vegetable waxes'),
+    "IV": _l('Prepared foodstuffs; beverages, spirits and vinegar; tobacco and manufactured '
+        'tobacco substitutes'),
+    "V": _l('Mineral products'),
+    "VI": _l('Products of the chemical or allied industries'),
+    "VII": _l('Plastics and articles thereof; rubber and articles thereof'),
+    "VIII": _l('Raw hides and skins, leather, furskins and articles thereof; saddlery and harness; '
+        'travel goods, handbags and similar containers; articles of animal gut (other than '
+        'silk-worm gut)'),
+    "IX": _l('Wood and articles of wood; wood charcoal; cork and articles of cork; manufactures of'
+        ' straw, of esparto or of other plaiting materials; basketware and wickerwork'),
+    "X": _l('Pulp of wood or of other fibrous cellulosic material; recovered (waste and scrap) '
+        'paper or paperboard; paper and paperboard and articles thereof'),
+    "XI": _l('Textiles and textile articles'),
+    "XII": _l('Footwear, headgear, umbrellas, sun umbrellas, walking-sticks, seat-sticks, whips, '
+        'riding-crops and parts thereof; prepared feathers and articles made therewith; '
+        'artificial flowers; articles of human hair'),
+    "XIII": _l('Articles of stone, plaster, cement, asbestos, mica or similar materials; ceramic '
+        'products; glass and glassware'),
+    "XIV": _l('Natural or cultured pearls, precious or semi-precious stones, precious metals, '
+        'metals clad with precious metal and articles thereof; imitation jewellery; coin'),
+    "XV": _l('Base metals and articles of base metal'),
+    "XVI": _l('Machinery and mechanical appliances; electrical equipment; parts thereof; sound '
+        'recorders and reproducers, television image and sound recorders and reproducers, and'
+        ' parts and accessories of such articles'),
+    "XVII": _l('Vehicles, aircraft, vessels and associated transport equipment'),
+    "XVIII": _l('Optical, photographic, cinematographic, measuring, checking, precision, '
+        'medical or surgical instruments and apparatus; clocks and watches; musical '
+        'instruments; parts and accessories thereof'),
+    "XIX": _l('Arms and ammunition; parts and accessories thereof'),
+    "XX": _l('Miscellaneous manufactured articles'),
+    "XXI": _l("Works of art, collectors' pieces and antiques"),
+}
+
+
 VALUE_LABELS = {
     "type": {
         "regular": _l("Regular notification"),
@@ -241,6 +281,7 @@ VALUE_LABELS = {
         "unknown": _l("Not known"),
     },
     "product_groups": PRODUCT_GROUP_LABELS,
+    "section": HS_SECTION_LABELS,
     # A scheme's mark when it has none, or no source says which.
     "mark": {"none": _l("No mark"), "unknown": _l("Not known")},
     # ePing's controlled list of objectives (search/data/objectives.json).

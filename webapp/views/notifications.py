@@ -62,7 +62,7 @@ def _facet_label(name: str, value: str) -> str:
         return value_label(name, value) or value
     if name == "section":
         return _("Section %(section)s: %(name)s", section=value,
-                 name=norm.hs_section_name(value))
+                 name=value_label("section", value) or norm.hs_section_name(value))
     return value
 
 
@@ -197,7 +197,8 @@ def _charts(query: NotificationQuery) -> dict:
             facets=("month",), facet_size=request_.facet_size, per_page=1, highlight=False))
         by_member[code] = dict(one.facets.get("month", []))
     monthly = charts.monthly_series(dict(facets.get("month", [])), by_member)
-    sections = [(s, norm.hs_section_name(s), n) for s, n in facets.get("section", [])]
+    sections = [(s, value_label("section", s) or norm.hs_section_name(s), n)
+                for s, n in facets.get("section", [])]
     return {
         "total": found.total,
         "monthly": {"months": monthly["months"], "cut": monthly["cut"],
