@@ -20,7 +20,8 @@ the ``wto_eping`` spider replays them like its recorded pages:
   of ``../wto_documents`` already holds it (``recorded_symbols``).
 
 Run from the project root: ``python crawlers/sources/wto_eping/reconstruct.py [DATA_DIR]``
-(DATA_DIR defaults to ``../shared/data/notifications``).
+(DATA_DIR defaults to ``gathered/`` beside this script: the gathered notifications, with
+their sources, kept in the tree so the pages can be rebuilt anywhere).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ sys.path.insert(0, str(HERE.parents[2]))
 
 from search import normalise as norm  # noqa: E402
 
-DATA = HERE.parents[3] / "shared" / "data" / "notifications"
+DATA = HERE / "gathered"
 PAGE_SIZE = 100
 FORM_SYMBOL = re.compile(r"G/(?:TBT|SPS)/N/[A-Z]+/\d+(?:/(?:Add|Corr|Rev|Suppl)\.\d+)*")
 OUT = "reconstructed_getAll_gathered_page{}.json"
