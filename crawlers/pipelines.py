@@ -85,7 +85,7 @@ class StorePipeline:
         return cls(crawler)
 
     def open_spider(self, spider=None) -> None:
-        self.store = RecordStore(self.settings.db_path)
+        self.store = RecordStore(self.settings.store_location)
         # What killed crawls left behind goes first: their staged rows, and committed records
         # the index never received.
         if interrupted := self.store.clear_interrupted():

@@ -47,18 +47,18 @@ def run_due(store: RecordStore, replay: bool = False) -> dict[str, int]:
     return results
 
 
-def alerts_mark(db_path: Path) -> int:
+def alerts_mark(location: Path | str) -> int:
     """Where the change log ends before the crawls, to tell afterwards whether they changed
     notifications."""
-    return AlertStore(db_path).history_end()
+    return AlertStore(location).history_end()
 
 
-def run_alerts(db_path: Path, mark: int, now: datetime | None = None) -> dict[str, int]:
+def run_alerts(location: Path | str, mark: int, now: datetime | None = None) -> dict[str, int]:
     """``alerts send`` when notifications changed past ``mark`` or a retry is due, and
     ``alerts send --digest`` on the first look of each day (UTC), each only where there are
     subscriptions to send to; each run's exit status."""
     now = now or datetime.now(UTC)
-    alerts = AlertStore(db_path)
+    alerts = AlertStore(location)
     runs = {}
     if alerts.retries_due(now) or (alerts.any_active("immediate")
                                    and alerts.notifications_changed(mark)):

@@ -44,16 +44,16 @@ CONFIRM_DAYS = 7
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alert_subscriptions (
-    id INTEGER PRIMARY KEY, token TEXT NOT NULL UNIQUE, confirm_token TEXT UNIQUE,
+    id {serial} PRIMARY KEY, token TEXT NOT NULL UNIQUE, confirm_token TEXT UNIQUE,
     channel TEXT NOT NULL, address TEXT NOT NULL, address_key TEXT NOT NULL, secret TEXT,
     search TEXT NOT NULL, frequency TEXT NOT NULL, lang TEXT NOT NULL, status TEXT NOT NULL,
-    cursor INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, next_try TEXT,
+    cursor BIGINT NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, next_try TEXT,
     last_error TEXT, last_sent TEXT, created_at TEXT NOT NULL, confirmed_at TEXT);
 CREATE INDEX IF NOT EXISTS alert_subscriptions_due ON alert_subscriptions (status, frequency);
 CREATE TABLE IF NOT EXISTS alert_deliveries (
-    subscription_id INTEGER NOT NULL, notification_id TEXT NOT NULL, content_hash TEXT NOT NULL,
+    subscription_id BIGINT NOT NULL, notification_id TEXT NOT NULL, content_hash TEXT NOT NULL,
     sent_at TEXT NOT NULL, PRIMARY KEY (subscription_id, notification_id, content_hash)
-) WITHOUT ROWID;
+){without_rowid};
 CREATE TABLE IF NOT EXISTS alert_requests (address_key TEXT NOT NULL, requested_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS alert_requests_key ON alert_requests (address_key, requested_at);
 CREATE TABLE IF NOT EXISTS alert_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -124,29 +124,30 @@ class AlertStore(RecordStore):
     """The record store with the alert tables: one database, one connection per thread, so a
     change log read and a delivery record can share a transaction."""
 
-    def __init__(self, path: Path | str, create: bool = True) -> None:
-        super().__init__(path, create)
-        conn = self._conn()
-        for statement in _SCHEMA.split(";"):
-            if statement.strip():
-                conn.execute(statement)
+    def __init__(self, location: Path | str, create: bool = True) -> None:
+        super().__init__(location, create)
+        pg = self.db.postgres
+        with self.db.transaction():
+            self.db.lock("schema")
+            self.db.script(_SCHEMA.format(serial="BIGSERIAL" if pg else "INTEGER",
+                                          without_rowid="" if pg else " WITHOUT ROWID"))
 
     # --- subscribing --------------------------------------------------------------------------
 
     def requests_today(self, key: str, now: datetime | None = None) -> int:
         since = ((now or _now()) - timedelta(days=1)).isoformat()
-        return self._conn().execute(
+        return self.db.execute(
             "SELECT COUNT(*) FROM alert_requests WHERE address_key = ? AND requested_at > ?",
             (key, since)).fetchone()[0]
 
     def note_request(self, key: str) -> None:
-        self._conn().execute("INSERT INTO alert_requests VALUES (?, ?)", (key, _now().isoformat()))
+        self.db.execute("INSERT INTO alert_requests VALUES (?, ?)", (key, _now().isoformat()))
 
     def add(self, *, channel: str, address: str, key: str, search: str, frequency: str,
             lang: str, secret: str | None = None) -> tuple[str, str]:
         """A subscription waiting for its confirmation; its token and confirmation token."""
         token, confirm = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-        self._conn().execute(
+        self.db.execute(
             "INSERT INTO alert_subscriptions (token, confirm_token, channel, address, "
             "address_key, secret, search, frequency, lang, status, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
@@ -157,27 +158,21 @@ class AlertStore(RecordStore):
     def confirm(self, confirm_token: str) -> Subscription | None:
         """Activate the subscription the link names: from now on (the change log's current
         end) it is sent what changes. None for an unknown or expired link."""
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            row = conn.execute(
+        with self.db.transaction() as db:
+            row = db.execute(
                 "SELECT id, created_at FROM alert_subscriptions WHERE confirm_token = ?",
                 (confirm_token,)).fetchone()
             if row and _expired(row[1]):
                 row = None
             if row:
-                conn.execute(
+                db.execute(
                     "UPDATE alert_subscriptions SET status = 'active', confirm_token = NULL, "
                     "confirmed_at = ?, cursor = (SELECT COALESCE(MAX(rowid), 0) FROM "
                     "store_history) WHERE id = ?", (_now().isoformat(), row[0]))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         return self.get_subscription(row[0]) if row else None
 
     def pending_confirmation(self, confirm_token: str) -> Subscription | None:
-        row = self._conn().execute(
+        row = self.db.execute(
             f"SELECT {', '.join(_COLUMNS)} FROM alert_subscriptions WHERE confirm_token = ?",
             (confirm_token,)).fetchone()
         sub = Subscription(*row) if row else None
@@ -185,7 +180,7 @@ class AlertStore(RecordStore):
 
     def get_subscription(self, ref: int | str) -> Subscription | None:
         column = "id" if isinstance(ref, int) else "token"
-        row = self._conn().execute(
+        row = self.db.execute(
             f"SELECT {', '.join(_COLUMNS)} FROM alert_subscriptions WHERE {column} = ?",
             (ref,)).fetchone()
         return Subscription(*row) if row else None
@@ -194,32 +189,29 @@ class AlertStore(RecordStore):
         allowed = {k: v for k, v in values.items() if k in ("search", "frequency", "lang")}
         if allowed:
             sets = ", ".join(f"{k} = ?" for k in allowed)
-            self._conn().execute(f"UPDATE alert_subscriptions SET {sets} WHERE token = ?",
+            self.db.execute(f"UPDATE alert_subscriptions SET {sets} WHERE token = ?",
                                  (*allowed.values(), token))
 
     def resume(self, token: str) -> None:
         """A disabled subscription back on, owed what it missed (its cursor stayed)."""
-        self._conn().execute(
+        self.db.execute(
             "UPDATE alert_subscriptions SET status = 'active', attempts = 0, next_try = NULL "
             "WHERE token = ? AND status = 'disabled'", (token,))
 
     def delete(self, token: str) -> bool:
         """Forget the subscription, its address and what it was sent."""
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        row = conn.execute("SELECT id FROM alert_subscriptions WHERE token = ?",
-                           (token,)).fetchone()
-        if row:
-            conn.execute("DELETE FROM alert_deliveries WHERE subscription_id = ?", row)
-            conn.execute("DELETE FROM alert_subscriptions WHERE id = ?", row)
-        conn.execute("COMMIT")
+        with self.db.transaction() as db:
+            row = db.execute("SELECT id FROM alert_subscriptions WHERE token = ?",
+                             (token,)).fetchone()
+            if row:
+                db.execute("DELETE FROM alert_deliveries WHERE subscription_id = ?", row)
+                db.execute("DELETE FROM alert_subscriptions WHERE id = ?", row)
         return row is not None
 
     def forget_unconfirmed(self, now: datetime | None = None) -> int:
         since = ((now or _now()) - timedelta(days=CONFIRM_DAYS)).isoformat()
-        conn = self._conn()
-        conn.execute("DELETE FROM alert_requests WHERE requested_at < ?", (since,))
-        return conn.execute("DELETE FROM alert_subscriptions WHERE status = 'pending' AND "
+        self.db.execute("DELETE FROM alert_requests WHERE requested_at < ?", (since,))
+        return self.db.execute("DELETE FROM alert_subscriptions WHERE status = 'pending' AND "
                             "created_at < ?", (since,)).rowcount
 
     # --- sending ------------------------------------------------------------------------------
@@ -228,43 +220,40 @@ class AlertStore(RecordStore):
         """Active subscriptions to send now: the daily ones for a digest, else the immediate
         ones and any whose failed delivery is due to be tried again."""
         which = "frequency = 'daily'" if digest else "(frequency = 'immediate' OR attempts > 0)"
-        rows = self._conn().execute(
+        rows = self.db.execute(
             f"SELECT {', '.join(_COLUMNS)} FROM alert_subscriptions WHERE status = 'active' "
             f"AND {which} AND (next_try IS NULL OR next_try <= ?) ORDER BY id",
             ((now or _now()).isoformat(),)).fetchall()
         return [Subscription(*row) for row in rows]
 
     def any_active(self, frequency: str) -> bool:
-        return self._conn().execute(
+        return self.db.execute(
             "SELECT 1 FROM alert_subscriptions WHERE status = 'active' AND frequency = ? "
             "LIMIT 1", (frequency,)).fetchone() is not None
 
     def retries_due(self, now: datetime | None = None) -> bool:
-        return self._conn().execute(
+        return self.db.execute(
             "SELECT 1 FROM alert_subscriptions WHERE status = 'active' AND next_try <= ? "
             "LIMIT 1", ((now or _now()).isoformat(),)).fetchone() is not None
 
     def changes(self, since: int) -> tuple[dict[str, Change], int]:
         """Each notification's newest version past ``since`` and the change log's end, read
         together (a crawl committing meanwhile is left for the next run)."""
-        conn = self._conn()
-        conn.execute("BEGIN")
-        try:
-            end = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM store_history").fetchone()[0]
-            rows = conn.execute(_CHANGES, (since, end)).fetchall()
-        finally:
-            conn.execute("COMMIT")
+        # The end first, then the rows up to it: a crawl committing meanwhile adds rows past
+        # the end only (commits are serialised, see RecordStore.finish_crawl).
+        end = self.history_end()
+        rows = self.db.execute(_CHANGES, (since, end)).fetchall()
         newest = {i: Change(rowid, i, h, jsonio.loads(data)) for rowid, i, h, data in rows}
         return newest, end
 
     def notifications_changed(self, since: int) -> bool:
         """Whether a notification was created or changed past this point of the change log."""
         end = self.history_end()
-        return end > since and self._conn().execute(
+        return end > since and self.db.execute(
             _CHANGES + " LIMIT 1", (since, end)).fetchone() is not None
 
     def history_end(self) -> int:
-        return self._conn().execute(
+        return self.db.execute(
             "SELECT COALESCE(MAX(rowid), 0) FROM store_history").fetchone()[0]
 
     def unsent(self, sub_id: int, changes: list[Change]) -> list[Change]:
@@ -273,7 +262,7 @@ class AlertStore(RecordStore):
         for start in range(0, len(changes), 500):
             chunk = changes[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
-            sent.update(self._conn().execute(
+            sent.update(self.db.execute(
                 "SELECT notification_id, content_hash FROM alert_deliveries WHERE "
                 f"subscription_id = ? AND notification_id IN ({marks})",
                 (sub_id, *(c.id for c in chunk))).fetchall())
@@ -282,30 +271,23 @@ class AlertStore(RecordStore):
     def delivered(self, sub_id: int, changes: list[Change], cursor: int) -> None:
         """Record what was sent and move the cursor, together: the exactly-once point."""
         stamp = _now().isoformat()
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.executemany("INSERT OR IGNORE INTO alert_deliveries VALUES (?, ?, ?, ?)",
-                             [(sub_id, c.id, c.content_hash, stamp) for c in changes])
-            conn.execute(
-                "UPDATE alert_subscriptions SET cursor = MAX(cursor, ?), attempts = 0, "
-                "next_try = NULL, last_error = NULL, last_sent = ? WHERE id = ?",
+        with self.db.transaction() as db:
+            db.executemany("INSERT INTO alert_deliveries VALUES (?, ?, ?, ?) "
+                           "ON CONFLICT DO NOTHING",
+                           [(sub_id, c.id, c.content_hash, stamp) for c in changes])
+            db.execute(
+                f"UPDATE alert_subscriptions SET cursor = {self._greatest}(cursor, ?), "
+                "attempts = 0, next_try = NULL, last_error = NULL, last_sent = ? WHERE id = ?",
                 (cursor, stamp, sub_id))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     def passed(self, sub_ids: list[int], cursor: int) -> None:
         """Subscriptions owed nothing up to ``cursor``: their cursors move, in one write."""
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        for start in range(0, len(sub_ids), 500):
-            chunk = sub_ids[start : start + 500]
-            conn.execute(
-                f"UPDATE alert_subscriptions SET cursor = MAX(cursor, ?) WHERE id IN "
-                f"({', '.join('?' for _ in chunk)})", (cursor, *chunk))
-        conn.execute("COMMIT")
+        with self.db.transaction() as db:
+            for start in range(0, len(sub_ids), 500):
+                chunk = sub_ids[start : start + 500]
+                db.execute(
+                    f"UPDATE alert_subscriptions SET cursor = {self._greatest}(cursor, ?) "
+                    f"WHERE id IN ({', '.join('?' for _ in chunk)})", (cursor, *chunk))
 
     def failed(self, sub: Subscription, error: str, *, retry_seconds: int, max_failures: int,
                now: datetime | None = None) -> bool:
@@ -315,7 +297,7 @@ class AlertStore(RecordStore):
         attempts = sub.attempts + 1
         wait = timedelta(seconds=retry_seconds * 2 ** (attempts - 1))
         disabled = attempts >= max_failures
-        self._conn().execute(
+        self.db.execute(
             "UPDATE alert_subscriptions SET attempts = ?, next_try = ?, last_error = ?, "
             "status = ? WHERE id = ?",
             (attempts, ((now or _now()) + wait).isoformat(), error[:500],
@@ -323,17 +305,23 @@ class AlertStore(RecordStore):
         return disabled
 
     def deliveries(self, sub_id: int) -> list[tuple[str, str]]:
-        return self._conn().execute(
+        return self.db.execute(
             "SELECT notification_id, content_hash FROM alert_deliveries WHERE subscription_id "
             "= ? ORDER BY sent_at, notification_id", (sub_id,)).fetchall()
 
     def meta(self, key: str) -> str | None:
-        row = self._conn().execute("SELECT value FROM alert_meta WHERE key = ?",
+        row = self.db.execute("SELECT value FROM alert_meta WHERE key = ?",
                                    (key,)).fetchone()
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        self._conn().execute("INSERT OR REPLACE INTO alert_meta VALUES (?, ?)", (key, value))
+        self.db.execute("INSERT INTO alert_meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+                        "SET value = excluded.value", (key, value))
+
+    @property
+    def _greatest(self) -> str:
+        """The larger of two values: SQLite's two-argument MAX, PostgreSQL's GREATEST."""
+        return "GREATEST" if self.db.postgres else "MAX"
 
 
 def _expired(created_at: str) -> bool:

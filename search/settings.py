@@ -25,10 +25,34 @@ class Settings:
     db_path: Path = field(
         default_factory=lambda: Path(_env("MARKETPASS_DB", str(DEFAULT_DB)))
     )
-    # Elasticsearch URL; when set, searches go to Elasticsearch instead of SQLite FTS5.
+    # PostgreSQL URL (postgresql://user:pass@host/db) of a record store shared by every app
+    # process and crawl; empty keeps the store in the SQLite file above.
+    database_url: str = field(default_factory=lambda: _env("MARKETPASS_DATABASE_URL", ""))
+    # Elasticsearch URL, or several nodes' URLs separated by commas; when set, searches go to
+    # Elasticsearch instead of SQLite FTS5.
     search_url: str = field(default_factory=lambda: _env("MARKETPASS_SEARCH_URL", ""))
     # Prefix of Elasticsearch index and alias names, so several deployments can share a cluster.
     index_prefix: str = field(default_factory=lambda: _env("MARKETPASS_INDEX_PREFIX", "marketpass"))
+    # Elasticsearch API key: "id:key" or the base64 "encoded" form the cluster returned.
+    search_api_key: str = field(default_factory=lambda: _env("MARKETPASS_SEARCH_API_KEY", ""))
+    # Elasticsearch user and password (basic auth), when there is no API key.
+    search_user: str = field(default_factory=lambda: _env("MARKETPASS_SEARCH_USER", ""))
+    search_password: str = field(default_factory=lambda: _env("MARKETPASS_SEARCH_PASSWORD", ""))
+    # CA certificate (PEM file) that signed the cluster's HTTPS certificate (ES 8's http_ca.crt).
+    search_ca_certs: str = field(default_factory=lambda: _env("MARKETPASS_SEARCH_CA_CERTS", ""))
+    # Seconds one Elasticsearch request may take on pages and the API: a hung node is a 503
+    # after this, not a request blocked for minutes. Bulk writes and rebuilds wait longer.
+    search_timeout: float = field(
+        default_factory=lambda: float(_env("MARKETPASS_SEARCH_TIMEOUT", "3")))
+    # Shards of a new index: one keeps facet counts and scores independent of routing.
+    search_shards: int = field(default_factory=lambda: int(_env("MARKETPASS_SEARCH_SHARDS", "1")))
+    # Replicas of each shard (0 suits one node; 1 or more on a cluster of several nodes).
+    search_replicas: int = field(
+        default_factory=lambda: int(_env("MARKETPASS_SEARCH_REPLICAS", "0")))
+    # Seconds a rebuild's lock lives without being renewed: a killed rebuild blocks others
+    # for at most this long, and its partial index is removed after it.
+    search_lock_seconds: float = field(
+        default_factory=lambda: float(_env("MARKETPASS_SEARCH_LOCK_SECONDS", "60")))
     # "Today" for deadlines and "open for comment" (YYYY-MM-DD); empty means the real date.
     today: str = field(default_factory=lambda: _env("MARKETPASS_TODAY", ""))
     # Internal cut-off: comments are due this many days before the WTO deadline (?buffer_days=).
@@ -103,6 +127,11 @@ class Settings:
     # Subscriptions one e-mail address or webhook may ask for in 24 hours.
     subscribe_per_address: int = field(
         default_factory=lambda: int(_env("MARKETPASS_SUBSCRIBE_PER_ADDRESS", "5")))
+
+    @property
+    def store_location(self) -> str | Path:
+        """Where the record store is: the PostgreSQL URL when set, else the SQLite file."""
+        return self.database_url or self.db_path
 
     def today_date(self) -> date:
         return date.fromisoformat(self.today) if self.today else date.today()

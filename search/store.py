@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
-import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from search import jsonio
+from search.db import DatabaseMissing, Db
 
-_SCHEMA = """
+_SQLITE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS store_records (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, source TEXT NOT NULL, content_hash TEXT NOT NULL,
     data TEXT NOT NULL, fetched_at TEXT NOT NULL, first_seen TEXT NOT NULL,
@@ -43,6 +42,27 @@ CREATE TABLE IF NOT EXISTS store_staging_v2 (
     content_hash TEXT NOT NULL, data TEXT NOT NULL, fetched_at TEXT NOT NULL,
     PRIMARY KEY (crawl_id, id));
 """
+# The same tables on PostgreSQL; ``rowid`` is SQLite's implicit insertion order made explicit.
+_POSTGRES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS store_records (
+    rowid BIGSERIAL UNIQUE, id TEXT PRIMARY KEY, kind TEXT NOT NULL, source TEXT NOT NULL,
+    content_hash TEXT NOT NULL, data TEXT NOT NULL, fetched_at TEXT NOT NULL,
+    first_seen TEXT NOT NULL, last_changed TEXT NOT NULL, last_crawl BIGINT);
+CREATE INDEX IF NOT EXISTS store_records_kind ON store_records (kind);
+CREATE TABLE IF NOT EXISTS store_history (
+    rowid BIGSERIAL PRIMARY KEY, id TEXT NOT NULL, content_hash TEXT NOT NULL,
+    data TEXT NOT NULL, fetched_at TEXT NOT NULL, crawl_id BIGINT, change TEXT NOT NULL,
+    recorded_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS store_history_id ON store_history (id);
+CREATE TABLE IF NOT EXISTS store_crawls (
+    id BIGSERIAL PRIMARY KEY, source TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
+    status TEXT NOT NULL, stats TEXT NOT NULL DEFAULT '{}', watermark TEXT, error TEXT);
+CREATE TABLE IF NOT EXISTS store_outbox_v2 (crawl_id BIGINT PRIMARY KEY, ids TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS store_staging_v2 (
+    rowid BIGSERIAL, crawl_id BIGINT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL,
+    source TEXT NOT NULL, content_hash TEXT NOT NULL, data TEXT NOT NULL,
+    fetched_at TEXT NOT NULL, PRIMARY KEY (crawl_id, id));
+"""
 
 
 # Staged records that are new (no stored record) or changed (another content hash).
@@ -51,21 +71,32 @@ _STAGED_CHANGES = """
     WHERE s.crawl_id = ? AND (r.id IS NULL OR r.content_hash != s.content_hash)"""
 _CHANGES = "SELECT s.id, r.id IS NULL" + _STAGED_CHANGES + " ORDER BY s.rowid"
 _RECORD_HISTORY = (
-    "INSERT INTO store_history SELECT s.id, s.content_hash, s.data, s.fetched_at, ?, "
+    "INSERT INTO store_history (id, content_hash, data, fetched_at, crawl_id, change, "
+    "recorded_at) SELECT s.id, s.content_hash, s.data, s.fetched_at, ?, "
     "CASE WHEN r.id IS NULL THEN 'created' ELSE 'updated' END, ?" + _STAGED_CHANGES
+    + " ORDER BY s.rowid"
 )
-_UPSERT_CHANGED = """
-    INSERT INTO store_records
+_RECORD_COLUMNS = ("id, kind, source, content_hash, data, fetched_at, first_seen, last_changed, "
+                   "last_crawl")
+_UPSERT_CHANGED = f"""
+    INSERT INTO store_records ({_RECORD_COLUMNS})
     SELECT s.id, s.kind, s.source, s.content_hash, s.data, s.fetched_at, ?, ?, ?
-    FROM store_staging_v2 s WHERE s.crawl_id = ? AND true
+    FROM store_staging_v2 s WHERE s.crawl_id = ? AND true ORDER BY s.rowid
     ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, source = excluded.source,
         content_hash = excluded.content_hash, data = excluded.data,
         fetched_at = excluded.fetched_at, last_changed = excluded.last_changed,
         last_crawl = excluded.last_crawl
     WHERE store_records.content_hash != excluded.content_hash"""
 _MARK_SEEN = """
-    UPDATE store_records SET last_crawl = ? WHERE last_crawl IS NOT ? AND id IN
-    (SELECT id FROM store_staging_v2 WHERE crawl_id = ?)"""
+    UPDATE store_records SET last_crawl = ? WHERE (last_crawl IS NULL OR last_crawl != ?)
+    AND id IN (SELECT id FROM store_staging_v2 WHERE crawl_id = ?)"""
+_STAGE = """
+    INSERT INTO store_staging_v2 (crawl_id, id, kind, source, content_hash, data, fetched_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (crawl_id, id) DO UPDATE SET kind = excluded.kind,
+    source = excluded.source, content_hash = excluded.content_hash, data = excluded.data,
+    fetched_at = excluded.fetched_at"""
+_OUTBOX = """INSERT INTO store_outbox_v2 (crawl_id, ids) VALUES (?, ?)
+    ON CONFLICT (crawl_id) DO UPDATE SET ids = excluded.ids"""
 
 
 def now() -> str:
@@ -83,36 +114,23 @@ class CommitResult:
         return self.created + self.updated
 
 
-class StoreMissing(RuntimeError):
-    """The database is not there (a reader never creates one: an empty store would look like
-    a working site with no data)."""
+StoreMissing = DatabaseMissing
 
 
 class RecordStore:
-    def __init__(self, path: Path | str, create: bool = True) -> None:
-        self.path = Path(path)
-        if not create and not self.path.exists():
-            raise StoreMissing(f"no database at {self.path}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        conn = self._conn()
-        for statement in _SCHEMA.split(";"):
-            if statement.strip():
-                conn.execute(statement)
+    """The store in a SQLite file or, given a ``postgresql://`` URL, in PostgreSQL (shared by
+    every app process and crawl of a deployment)."""
 
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-        return conn
+    def __init__(self, location: Path | str, create: bool = True) -> None:
+        self.db = Db(location, create)
+        self.path = self.db.location
+        with self.db.transaction():
+            # Processes starting together must not create the tables twice.
+            self.db.lock("schema")
+            self.db.script(_POSTGRES_SCHEMA if self.db.postgres else _SQLITE_SCHEMA)
 
     def close(self) -> None:
-        if conn := getattr(self._local, "conn", None):
-            conn.close()
-            self._local.conn = None
+        self.db.close()
 
     # --- crawls ------------------------------------------------------------------------------
 
@@ -120,15 +138,15 @@ class RecordStore:
         """A new crawl, noting its process so a later start can tell one killed from one
         still running."""
         stats = _dumps({"pid": os.getpid(), "host": socket.gethostname()})
-        cur = self._conn().execute(
+        row = self.db.execute(
             "INSERT INTO store_crawls (source, started_at, status, stats) "
-            "VALUES (?, ?, 'running', ?)", (source, now(), stats),
-        )
-        return int(cur.lastrowid)
+            "VALUES (?, ?, 'running', ?) RETURNING id", (source, now(), stats),
+        ).fetchone()
+        return int(row[0])
 
     def running_crawls(self, source: str | None = None) -> list[dict]:
         """Crawls marked running, with the process that started them."""
-        rows = self._conn().execute(
+        rows = self.db.execute(
             "SELECT id, source, started_at, stats FROM store_crawls WHERE status = 'running'"
             + (" AND source = ?" if source else ""), (source,) if source else ()).fetchall()
         return [{"id": i, "source": s, "started_at": at, **jsonio.loads(st or "{}")}
@@ -138,41 +156,38 @@ class RecordStore:
         """Crawls marked running whose process (on this host) is gone: killed. They are marked
         interrupted and what they staged is dropped; the stored records never saw them."""
         gone = [c["id"] for c in self.running_crawls() if not _alive(c)]
-        conn = self._conn()
         for crawl_id in gone:
-            conn.execute("BEGIN IMMEDIATE")
-            self._close_crawl(conn, crawl_id, "interrupted", {},
-                              None, "the crawl's process ended before it finished")
-            conn.execute("COMMIT")
+            with self.db.transaction():
+                self._close_crawl(crawl_id, "interrupted", {},
+                                  None, "the crawl's process ended before it finished")
         return gone
 
     # --- the outbox: committed changes the index does not hold yet ---------------------------
 
     def pending_index(self) -> list[str]:
         """Records committed that the index may not hold yet, oldest commit first."""
-        rows = self._conn().execute("SELECT ids FROM store_outbox_v2 ORDER BY crawl_id")
+        rows = self.db.execute("SELECT ids FROM store_outbox_v2 ORDER BY crawl_id")
         return list(dict.fromkeys(i for (ids,) in rows for i in jsonio.loads(ids)))
 
     def indexed(self, ids: list[str] | None = None) -> None:
         """The index holds what the outbox held (or, with ``ids``, at least those): the
         commits they came with leave it. One row per commit keeps a large crawl's outbox one
         write and one delete."""
-        conn = self._conn()
         if ids is None:
-            conn.execute("DELETE FROM store_outbox_v2")
+            self.db.execute("DELETE FROM store_outbox_v2")
             return
         wanted = set(ids)
-        for crawl_id, held in conn.execute("SELECT crawl_id, ids FROM store_outbox_v2").fetchall():
-            if set(jsonio.loads(held)) <= wanted:
-                conn.execute("DELETE FROM store_outbox_v2 WHERE crawl_id = ?", (crawl_id,))
+        held = self.db.execute("SELECT crawl_id, ids FROM store_outbox_v2").fetchall()
+        for crawl_id, commit_ids in held:
+            if set(jsonio.loads(commit_ids)) <= wanted:
+                self.db.execute("DELETE FROM store_outbox_v2 WHERE crawl_id = ?", (crawl_id,))
 
     def stage(self, crawl_id: int, records: Iterable[dict]) -> None:
         # Records keep their schema's field order; the content hash does not depend on it.
         rows = [(crawl_id, r["id"], r["kind"], r["source"], r["content_hash"],
                  jsonio.dumps(r), r["fetched_at"])
                 for r in records]
-        self._conn().executemany(
-            "INSERT OR REPLACE INTO store_staging_v2 VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        self.db.executemany(_STAGE, rows)
 
     def finish_crawl(
         self, crawl_id: int, stats: dict | None = None, watermark: str | None = None
@@ -182,38 +197,33 @@ class RecordStore:
         Set-based SQL: what is new or changed is found by comparing content hashes, so an
         unchanged record is not rewritten, only marked as seen by this crawl.
         """
-        conn = self._conn()
-        stamp = now()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            changes = conn.execute(_CHANGES, (crawl_id,)).fetchall()
+        db = self.db
+        with db.transaction():
+            # Commits one after the other: the change log's row numbers then grow in commit
+            # order, so a reader's cursor never passes a row still to be committed.
+            db.lock("commit")
+            stamp = now()
+            changes = db.execute(_CHANGES, (crawl_id,)).fetchall()
             result = CommitResult(created=[i for i, new in changes if new],
                                   updated=[i for i, new in changes if not new])
-            conn.execute(_RECORD_HISTORY, (crawl_id, stamp, crawl_id))
-            conn.execute(_UPSERT_CHANGED, (stamp, stamp, crawl_id, crawl_id))
-            result.unchanged = conn.execute(_MARK_SEEN, (crawl_id,) * 3).rowcount
+            db.execute(_RECORD_HISTORY, (crawl_id, stamp, crawl_id))
+            db.execute(_UPSERT_CHANGED, (stamp, stamp, crawl_id, crawl_id))
+            result.unchanged = db.execute(_MARK_SEEN, (crawl_id,) * 3).rowcount
             if result.changed:
-                conn.execute("INSERT OR REPLACE INTO store_outbox_v2 VALUES (?, ?)",
-                             (crawl_id, jsonio.dumps(result.changed)))
+                db.execute(_OUTBOX, (crawl_id, jsonio.dumps(result.changed)))
             stats = {**(stats or {}), "created": len(result.created),
                      "updated": len(result.updated), "unchanged": result.unchanged}
-            self._close_crawl(conn, crawl_id, "finished", stats, watermark, None)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+            self._close_crawl(crawl_id, "finished", stats, watermark, None)
         return result
 
     def fail_crawl(self, crawl_id: int, error: str, stats: dict | None = None) -> None:
         """Record the failure and drop what the crawl staged; stored records stay as they were."""
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        self._close_crawl(conn, crawl_id, "failed", stats or {}, None, error)
-        conn.execute("COMMIT")
+        with self.db.transaction():
+            self._close_crawl(crawl_id, "failed", stats or {}, None, error)
 
-    def _close_crawl(self, conn, crawl_id, status, stats, watermark, error) -> None:
-        conn.execute("DELETE FROM store_staging_v2 WHERE crawl_id = ?", (crawl_id,))
-        conn.execute(
+    def _close_crawl(self, crawl_id, status, stats, watermark, error) -> None:
+        self.db.execute("DELETE FROM store_staging_v2 WHERE crawl_id = ?", (crawl_id,))
+        self.db.execute(
             "UPDATE store_crawls SET finished_at = ?, status = ?, stats = ?, watermark = ?, "
             "error = ? WHERE id = ?",
             (now(), status, _dumps(stats), watermark, error, crawl_id),
@@ -222,7 +232,7 @@ class RecordStore:
     # --- reads -------------------------------------------------------------------------------
 
     def get(self, record_id: str) -> dict | None:
-        row = self._conn().execute(
+        row = self.db.execute(
             "SELECT data FROM store_records WHERE id = ?", (record_id,)
         ).fetchone()
         return jsonio.loads(row[0]) if row else None
@@ -232,12 +242,12 @@ class RecordStore:
         for start in range(0, len(ids), batch):
             chunk = ids[start : start + batch]
             marks = ", ".join("?" for _ in chunk)
-            rows = self._conn().execute(
+            rows = self.db.execute(
                 f"SELECT data FROM store_records WHERE id IN ({marks})", chunk).fetchall()
             yield from (jsonio.loads(data) for (data,) in rows)
 
     def history(self, record_id: str) -> list[dict]:
-        rows = self._conn().execute(
+        rows = self.db.execute(
             "SELECT change, recorded_at, fetched_at, content_hash, crawl_id FROM store_history "
             "WHERE id = ? ORDER BY rowid", (record_id,),
         ).fetchall()
@@ -251,7 +261,7 @@ class RecordStore:
         last = 0
         while True:
             params = (last, kind) if kind else (last,)
-            rows = self._conn().execute(f"{sql} ORDER BY rowid LIMIT {batch}", params).fetchall()
+            rows = self.db.execute(f"{sql} ORDER BY rowid LIMIT {batch}", params).fetchall()
             if not rows:
                 return
             yield from (jsonio.loads(data) for _, data in rows)
@@ -259,17 +269,19 @@ class RecordStore:
 
     def complemented_ids(self) -> set[str]:
         """Records another source has added fields to (see ``records.complement``)."""
-        rows = self._conn().execute(
-            "SELECT id FROM store_records WHERE json_extract(data, '$.complemented') != '{}'")
+        rows = self.db.execute(
+            "SELECT id FROM store_records WHERE " + (
+                "(data::jsonb -> 'complemented') IS DISTINCT FROM '{}'::jsonb"
+                if self.db.postgres else "json_extract(data, '$.complemented') != '{}'"))
         return {r[0] for r in rows}
 
     def counts(self) -> dict[str, int]:
-        rows = self._conn().execute("SELECT kind, COUNT(*) FROM store_records GROUP BY kind")
+        rows = self.db.execute("SELECT kind, COUNT(*) FROM store_records GROUP BY kind")
         return dict(rows.fetchall())
 
     def last_crawls(self) -> list[dict]:
         """The latest crawl of each source, newest first."""
-        rows = self._conn().execute(
+        rows = self.db.execute(
             "SELECT source, started_at, finished_at, status, stats, error FROM store_crawls "
             "WHERE id IN (SELECT MAX(id) FROM store_crawls GROUP BY source) ORDER BY id DESC"
         ).fetchall()
@@ -278,7 +290,7 @@ class RecordStore:
 
     def last_successes(self) -> list[dict]:
         """The latest finished crawl of each source."""
-        rows = self._conn().execute(
+        rows = self.db.execute(
             "SELECT source, finished_at, stats FROM store_crawls WHERE id IN (SELECT MAX(id) "
             "FROM store_crawls WHERE status = 'finished' GROUP BY source) ORDER BY source"
         ).fetchall()
@@ -286,7 +298,7 @@ class RecordStore:
 
     def watermark(self, source: str) -> str | None:
         """The watermark of the source's last successful crawl (e.g. its newest date)."""
-        row = self._conn().execute(
+        row = self.db.execute(
             "SELECT watermark FROM store_crawls WHERE source = ? AND status = 'finished' "
             "AND watermark IS NOT NULL ORDER BY id DESC LIMIT 1", (source,),
         ).fetchone()

@@ -80,6 +80,44 @@ def doc(record: dict):
 
 
 @pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """A real PostgreSQL: Debian's initdb and postgres, started here on loopback.
+
+    Without PostgreSQL the tests that need it are skipped, saying why; with
+    MARKETPASS_REQUIRE_POSTGRES=1 (as .ci/run sets) that skip is a failure instead.
+    """
+    from tests import pg_server as pg
+
+    workdir = Path(tempfile.mkdtemp(prefix="marketpass-pg-"))
+    try:
+        server = pg.start(workdir)
+    except (pg.Unavailable, OSError) as exc:
+        if os.environ.get("MARKETPASS_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is required (MARKETPASS_REQUIRE_POSTGRES) but: {exc}")
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """The URL of a fresh PostgreSQL database for one test."""
+    return pg_server.new_database()
+
+
+# Every record store the store's contract suite runs against.
+STORES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=STORES)
+def store_location(request, tmp_path):
+    """Where a record store lives, for each kind: a SQLite file, a PostgreSQL database."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("pg_url")
+    return tmp_path / "store.db"
+
+
+@pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
     """A real Redis: MARKETPASS_TEST_REDIS_URL's, or Debian's redis-server started here.
 

@@ -28,6 +28,8 @@ import pytest
 
 from search import delivery
 from search.alerts import AlertStore, Change, Matcher
+from search.sqlite_backend import SqliteBackend
+from tests.conftest import STORES
 from webapp import alerts, create_app
 
 ADDRESS = "jane.doe@example.org"
@@ -170,7 +172,10 @@ class Site:
                     "MARKETPASS_SMTP_URL": "", **env}
         for name, value in self.env.items():
             monkeypatch.setenv(name, value)
-        AlertStore(self.db).close()  # the site reads an existing database only
+        # The store: the SQLite file, or the PostgreSQL database the environment names.
+        self.location = self.env.get("MARKETPASS_DATABASE_URL") or self.db
+        AlertStore(self.location).close()  # the site reads an existing database only
+        SqliteBackend(self.db).close()  # and an existing index (its own file beside PostgreSQL)
         self.app = create_app({"TESTING": True})
         self.client = self.app.test_client()
 
@@ -197,12 +202,16 @@ class Site:
             return alerts.send_all(create_app({"TESTING": True}), digest=digest)
 
     def store(self) -> AlertStore:
-        return AlertStore(self.db)
+        return AlertStore(self.location)
 
 
-@pytest.fixture
-def site(tmp_path, monkeypatch, smtp):
-    return Site(tmp_path, monkeypatch, MARKETPASS_SMTP_URL=smtp.url)
+@pytest.fixture(params=STORES)
+def site(request, tmp_path, monkeypatch, smtp):
+    """The site on each kind of record store: subscriptions, deliveries and the change log
+    they read live there."""
+    store = {"MARKETPASS_DATABASE_URL": request.getfixturevalue("pg_url")
+             if request.param == "postgresql" else ""}
+    return Site(tmp_path, monkeypatch, MARKETPASS_SMTP_URL=smtp.url, **store)
 
 
 def _plain(message) -> str:
@@ -615,12 +624,12 @@ def test_an_expired_or_used_confirmation_link(site, smtp):
 def test_the_scheduler_sends_after_a_crawl_that_changed_notifications(site, receiver):
     from crawlers.schedule import alerts_mark, run_alerts
 
-    mark = alerts_mark(site.db)
-    assert run_alerts(site.db, mark) == {}  # nobody to send to: no run
+    mark = alerts_mark(site.location)
+    assert run_alerts(site.location, mark) == {}  # nobody to send to: no run
     _webhook(site, receiver.url + "/hook")
     _webhook(site, receiver.url + "/daily", frequency="daily")
-    assert run_alerts(site.db, mark) == {"digest": 0}  # the day's first look
-    assert run_alerts(site.db, mark) == {}  # nothing changed, digest done
+    assert run_alerts(site.location, mark) == {"digest": 0}  # the day's first look
+    assert run_alerts(site.location, mark) == {}  # nothing changed, digest done
     site.crawl(MATCHING)
-    assert run_alerts(site.db, mark) == {"immediate": 0}
+    assert run_alerts(site.location, mark) == {"immediate": 0}
     assert len(receiver.to("/hook")) == 1 and receiver.to("/daily") == []

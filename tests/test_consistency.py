@@ -120,13 +120,12 @@ def test_a_crawl_killed_before_its_commit_leaves_no_residue(tmp_path):
     store.stage(crawl, [{"id": "x", "kind": "notification", "source": "wto_eping",
                          "content_hash": "h", "fetched_at": "2026-12-03"}])
     # Its process is gone: a pid no process has on this host.
-    with store._conn() as conn:
-        conn.execute("UPDATE store_crawls SET stats = ? WHERE id = ?",
+    store.db.execute("UPDATE store_crawls SET stats = ? WHERE id = ?",
                      (json.dumps({"pid": 2 ** 22 + 17, "host": os.uname().nodename}), crawl))
     assert [c["id"] for c in store.running_crawls()] == [crawl]
     assert store.clear_interrupted() == [crawl]
     assert store.running_crawls() == []
-    staged = store._conn().execute("SELECT COUNT(*) FROM store_staging_v2").fetchone()[0]
+    staged = store.db.execute("SELECT COUNT(*) FROM store_staging_v2").fetchone()[0]
     assert staged == 0
     assert store.last_crawls()[0]["status"] == "interrupted"
     # A crawl still running (this process) is left alone.

@@ -269,9 +269,9 @@ def _settings() -> Settings:
 def alert_store(settings: Settings) -> AlertStore:
     """One per app (connections are per thread); never creates a missing database."""
     store = current_app.extensions.get("marketpass_alerts")
-    if store is None or store.path != settings.db_path:
-        store = current_app.extensions["marketpass_alerts"] = AlertStore(settings.db_path,
-                                                                         create=False)
+    if store is None or store.path != settings.store_location:
+        store = current_app.extensions["marketpass_alerts"] = AlertStore(
+            settings.store_location, create=False)
     return store
 
 
@@ -580,7 +580,7 @@ def send_all(app: Flask, *, digest: bool = False, sender: Sender | None = None) 
     state = app.extensions["marketpass"]
     settings = state.settings
     with app.test_request_context("/", base_url=settings.public_url):
-        store = AlertStore(settings.db_path, create=False)
+        store = AlertStore(settings.store_location, create=False)
         sender = sender or Sender(settings)
         try:
             return run(store, state.backend(), sender, settings, digest=digest)

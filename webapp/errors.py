@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from search.backend import BackendError
+from search.db import ERRORS as DB_ERRORS
 
 TITLES = {
     400: _l("Bad request"),
@@ -58,10 +57,14 @@ def handle_http(exc: HTTPException) -> Response:
     return response
 
 
+# Seconds a client is asked to wait after a 503: a node marked dead is tried again within this.
+RETRY_AFTER = 10
+
+
 def handle_backend(exc: BackendError) -> Response:
     # The reason (paths, hosts) is for operators, not for the public page.
     current_app.logger.error("search backend unavailable: %s", exc)
-    return handle_http(ServiceUnavailable())
+    return handle_http(ServiceUnavailable(retry_after=RETRY_AFTER))
 
 
 def init_app(app: Flask) -> None:
@@ -71,4 +74,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(BackendError, handle_backend)
     # A database that cannot be read (read-only where it must write its journal, corrupt,
     # removed under a running worker) is the service being unavailable, not a server error.
-    app.register_error_handler(sqlite3.Error, handle_backend)
+    for error in DB_ERRORS:
+        app.register_error_handler(error, handle_backend)

@@ -45,7 +45,7 @@ class _State:
             with self._lock:
                 if self._store is None:
                     try:
-                        self._store = RecordStore(self.settings.db_path, create=False)
+                        self._store = RecordStore(self.settings.store_location, create=False)
                     except StoreMissing:
                         return EmptyStore()
         return self._store

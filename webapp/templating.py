@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 
 from flask import Flask, g
 
 from search import provenance
+from search.db import ERRORS as DB_ERRORS
 from search.freshness import freshness
 from webapp import labels
 from webapp.extensions import marketpass
@@ -47,7 +47,7 @@ def data_freshness() -> list[dict]:
     if "freshness" not in g:
         try:
             g.freshness = freshness(marketpass.store)
-        except sqlite3.Error:
+        except DB_ERRORS:
             g.freshness = []
     return g.freshness
 

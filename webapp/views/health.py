@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from flask import Blueprint, Response, current_app, jsonify
 
 from search.backend import BackendError
+from search.db import ERRORS as DB_ERRORS
 from search.freshness import stale
 from search.indexing import drift
 from webapp.extensions import marketpass
@@ -26,7 +25,7 @@ def healthz() -> tuple[Response, int]:
         name = backend.name
         status = backend.status()
         off = drift(marketpass.store, backend) if marketpass.store.path else None
-    except (BackendError, sqlite3.Error) as exc:
+    except (BackendError, *DB_ERRORS) as exc:
         # The reason names hosts and paths: it goes to the log, not to the public answer.
         current_app.logger.error("health check failed: %s", exc)
         return jsonify(status="error", problem="backend unavailable", backend=name,
