@@ -10,6 +10,10 @@ from search.highlight import highlight
 from search.query import Hit, SearchRequest, SearchResult
 from search.settings import Settings
 
+# The deepest result a search may ask for (page × per_page), the same on both backends: it is
+# Elasticsearch's default index.max_result_window, beyond which it refuses a page.
+RESULT_WINDOW = 10_000
+
 
 class BackendError(RuntimeError):
     """The backend cannot be reached or refused a write; the message says which and why."""
@@ -45,6 +49,11 @@ class SearchBackend(ABC):
         """Replace the whole index; readers see the old index until the new one is complete."""
 
     @abstractmethod
+    def generation(self) -> str:
+        """A value that changes whenever the index's content changes (a write, a delete, a
+        rebuild), by any process; cheap enough to compare on every request."""
+
+    @abstractmethod
     def status(self) -> dict:
         """Backend name, mapping version, reachability and counts, for /healthz and the CLI."""
 
@@ -69,7 +78,7 @@ def open_backend(settings: Settings) -> SearchBackend:
     if settings.search_url:
         from search.es_backend import ElasticsearchBackend
 
-        return ElasticsearchBackend(settings.search_url, prefix=settings.index_prefix)
+        return ElasticsearchBackend.from_settings(settings)
     from search.sqlite_backend import SqliteBackend
 
     return SqliteBackend(settings.db_path)

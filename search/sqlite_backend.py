@@ -198,6 +198,9 @@ class SqliteBackend(SearchBackend):
             cached = self._counts = (generation, dict(rows))
         return dict(cached[1])
 
+    def generation(self) -> str:
+        return _meta(self._conn(), "generation") or "0"
+
     def status(self) -> dict:
         try:
             counts = self.counts()

@@ -28,6 +28,10 @@ JDK_CANDIDATES = ("/usr/lib/jvm/java-17-openjdk-amd64", "/usr/lib/jvm/temurin-25
                   "/usr/lib/jvm/default-java")
 
 
+# The clusters this process started, by URL: a test may freeze its own, never one it was given.
+STARTED: dict[str, Cluster] = {}
+
+
 class Unavailable(RuntimeError):
     """Java, Maven or the distribution is missing: the reason is the message."""
 
@@ -81,6 +85,14 @@ class Cluster:
     process: subprocess.Popen
     workdir: Path
 
+    def freeze(self) -> None:
+        """Stop every process of the node (SIGSTOP): a hung node, whose port still accepts
+        connections and never answers."""
+        os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.killpg(self.process.pid, signal.SIGCONT)
+
     def stop(self) -> None:
         """Stop Elasticsearch by its PID (its whole process group), then remove its data."""
         try:
@@ -115,6 +127,7 @@ def start(workdir: Path, timeout: float = 180) -> Cluster:
                                start_new_session=True)
     cluster = Cluster(f"http://127.0.0.1:{port}", process, workdir)
     _wait(cluster, timeout)
+    STARTED[cluster.url] = cluster
     return cluster
 
 

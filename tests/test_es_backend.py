@@ -18,7 +18,8 @@ from tests.conftest import doc, notification
 
 
 def indices(backend: ElasticsearchBackend) -> list[str]:
-    return sorted(backend.client.indices.get(index=f"{backend.alias}-*"))
+    """The backend's data indices (its meta index of lock and generation left out)."""
+    return sorted(backend.client.indices.get(index=f"{backend.alias}-v*"))
 
 
 def aliased(backend: ElasticsearchBackend) -> list[str]:

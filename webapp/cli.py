@@ -159,10 +159,17 @@ def _run_spiders(names: list[str], **kwargs) -> None:
 
 
 def _ensure_index(store: RecordStore, settings: mp_settings.Settings) -> None:
-    """Rebuild the index when it does not hold what the store holds (new format, first run)."""
+    """Fill the index when it is empty: the first run, or a new mapping version (opening an
+    index of an older one leaves an empty current one). A populated index is shared by every
+    replica, whose starting store may be behind it, so it is never rebuilt here: only what
+    the store committed and the index missed (the outbox) is brought in."""
     backend = open_backend(settings)
-    if backend.counts() != store.counts():
+    if backend.count() == 0 and store.counts():
         _rebuild(store, backend)
+        return
+    brought = reconcile(store, backend)
+    click.echo(f"The index holds {backend.count()} records ({brought} brought in from the "
+               f"store); `marketpass index rebuild` rebuilds it.")
 
 
 @main.group()
@@ -212,8 +219,8 @@ def index_status(as_json: bool, check: bool) -> None:
         off = drift(store, backend)
     except BackendError as exc:
         raise click.ClickException(str(exc)) from exc
-    status = {**status, "store_counts": store.counts(), "crawls": store.last_crawls(),
-              "drift": off, "stale": stale(store), **repaired}
+    status = {"leftover_indices": [], **status, "store_counts": store.counts(),
+              "crawls": store.last_crawls(), "drift": off, "stale": stale(store), **repaired}
     if check and off:
         click.echo(json.dumps(status, indent=2, ensure_ascii=False) if as_json else
                    f"the index differs from the store: {off}", err=not as_json)
@@ -226,6 +233,9 @@ def index_status(as_json: bool, check: bool) -> None:
     for key in ("cluster", "cluster_status", "alias", "index"):
         if key in status:
             click.echo(f"  {key}: {status[key]}")
+    if status["leftover_indices"]:
+        click.echo(f"  leftover indices (removed by the next rebuild): "
+                   f"{', '.join(status['leftover_indices'])}")
     for kind, count in sorted(status["counts"].items()):
         stored = status["store_counts"].get(kind, 0)
         click.echo(f"  {kind:<14}{count:>8} indexed {stored:>8} stored")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from flask import current_app
+from flask import current_app, g
 
 from search.expand import Expansion, expand
 from search.matcher import Knowledge, load_knowledge
@@ -13,10 +13,18 @@ from webapp.extensions import marketpass
 _lock = threading.Lock()
 
 
+def generation() -> str:
+    """The index's generation, asked once a request: every process sees a crawl's or another
+    process's change on its next request, and one request uses one knowledge base throughout."""
+    if "mp_generation" not in g:
+        g.mp_generation = marketpass.backend.generation()
+    return g.mp_generation
+
+
 def knowledge() -> Knowledge:
-    """The curated records in memory, one copy per app, read again whenever the index's counts
-    change (a crawl of the curated files, a rebuild)."""
-    key = tuple(sorted(marketpass.backend.counts().items()))
+    """The curated records in memory, one copy per app, read again whenever the index's
+    generation changes (a crawl, a changed record with the same counts, a rebuild)."""
+    key = generation()
     with _lock:
         cached = current_app.extensions.get("marketpass_knowledge")
         if cached is None or cached[0] != key:

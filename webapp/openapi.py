@@ -435,7 +435,7 @@ def _write_responses(w: Write) -> dict:
     if w.not_found:
         out["404"] = _error(w, w.not_found)
     out["429"] = _error(w, w.errors.get(429, ERRORS[429]), _RETRY_AFTER)
-    out["503"] = _error(w, w.errors.get(503, ERRORS[503]))
+    out["503"] = _error(w, w.errors.get(503, ERRORS[503]), _RETRY_AFTER)
     return dict(sorted(out.items()))
 
 
@@ -476,7 +476,7 @@ def _responses(op: Operation, example: object) -> dict:
         out["404"] = _error(op, op.not_found)
     out["429"] = _error(op, ERRORS[429], _RETRY_AFTER)
     if op.operation_id != "openapi":  # the only answer that reads no data
-        out["503"] = _error(op, ERRORS[503])
+        out["503"] = _error(op, ERRORS[503], _RETRY_AFTER)
     return dict(sorted(out.items()))
 
 

@@ -16,6 +16,7 @@ from werkzeug.exceptions import BadRequest
 from search import normalise as norm
 from search.agencies import ROLES, SECTORS, BodyQuery
 from search.attributes import Attributes
+from search.backend import RESULT_WINDOW
 from search.matcher import MatchQuery
 from search.notifications import SORTS as NOTIFICATION_SORTS
 from search.notifications import NotificationQuery
@@ -63,6 +64,15 @@ def _per_page_range(value: int) -> None:
         )
 
 
+def _within_window(data: dict) -> None:
+    """No page beyond the result window (page × per_page ≤ RESULT_WINDOW), on either backend:
+    Elasticsearch refuses deeper pages, and no reader leafs through 10,000 results."""
+    per_page = data["per_page"]
+    if data["page"] * per_page > RESULT_WINDOW:
+        raise ValidationError(_("The page number must be from 1 to %(max)d.",
+                                max=RESULT_WINDOW // per_page), field_name="page")
+
+
 class Whole(fields.Int):
     """A whole number in ASCII digits: "٣", "１０" and "1_0" are not page numbers."""
 
@@ -106,6 +116,10 @@ class SearchArgs(Schema):
                                              "(two-letter code, or EU).")))
     page = _page_field()
     per_page = _per_page_field()
+
+    @validates_schema
+    def _window(self, data: dict, **kwargs) -> None:
+        _within_window(data)
 
 
 _schema = SearchArgs()
@@ -283,6 +297,10 @@ class NotificationArgs(Schema):
     def _dates_in_order(self, data: dict, **kwargs) -> None:
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             raise ValidationError(_("The start date is after the end date."))
+
+    @validates_schema
+    def _window(self, data: dict, **kwargs) -> None:
+        _within_window(data)
 
 
 _notification_schema = NotificationArgs()
