@@ -8,12 +8,16 @@ updated with what changed. Otherwise nothing changes and the crawl is logged as 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 
 from scrapy import signals
 from scrapy.exceptions import DropItem
+from twisted.internet.defer import Deferred
 
 from search import settings as mp_settings
 from search.backend import open_backend
@@ -37,34 +41,78 @@ def records_in(item: dict) -> list[dict]:
     return item["records"] if item.get("kind") == "batch" else [item]
 
 
+# Large batches (bulk imports) are validated in worker processes: marshmallow's per-field work
+# is most of a large crawl's CPU time, and the store pipeline gives the same records whatever
+# order items reach it in (tests/test_pipeline_order.py).
+POOL_MIN_BATCH = 200
+
+
+def outcomes(records: list[dict]) -> list[tuple[str, object]]:
+    """Each record's validation outcome, in order (picklable, for a worker process):
+    ("ok", record), ("salvaged", (record, left_out, messages)) or ("invalid", error text)."""
+    out: list[tuple[str, object]] = []
+    for data in records:
+        kind = data.get("kind", "")
+        try:
+            out.append(("ok", load_record(kind, data)))
+        except RecordError as exc:
+            if saved := salvage(kind, data, exc):
+                out.append(("salvaged", (*saved, exc.messages)))
+            else:
+                out.append(("invalid", f"from {data.get('source_url')}: {exc}"))
+    return out
+
+
 class ValidatePipeline:
     def __init__(self, crawler) -> None:
         self.crawler = crawler
+        self.workers = int(os.environ.get("MARKETPASS_CRAWL_WORKERS", "0") or 0) or \
+            min(os.cpu_count() or 1, 4)
+        self.pool: ProcessPoolExecutor | None = None
+        crawler.signals.connect(self.close, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler) -> ValidatePipeline:
         return cls(crawler)
 
-    def process_item(self, item: dict, spider=None) -> dict:
-        valid = [r for r in map(self._load, records_in(item)) if r is not None]
+    def process_item(self, item: dict, spider=None):
+        records = records_in(item)
+        if self.workers > 1 and len(records) >= POOL_MIN_BATCH:
+            future = self._pool().submit(outcomes, records)
+            return Deferred.fromFuture(asyncio.wrap_future(future)).addCallback(
+                self._kept, item)
+        return self._kept(outcomes(records), item)
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self.pool is None:
+            # Spawned, not forked: the crawling process runs threads and an event loop.
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+        return self.pool
+
+    def close(self, spider=None, reason=None) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
+
+    def _kept(self, results: list[tuple[str, object]], item: dict) -> dict:
+        valid = [r for r in map(self._one, results) if r is not None]
         if not valid:
             raise DropItem("no valid record")
         return {"kind": "batch", "records": valid} if item.get("kind") == "batch" else valid[0]
 
-    def _load(self, data: dict) -> dict | None:
-        try:
-            return load_record(data.get("kind", ""), data)
-        except RecordError as exc:
-            if saved := salvage(data.get("kind", ""), data, exc):
-                # Kept without the optional values that failed; the fault log says which.
-                record, left_out = saved
-                self.crawler.spider.fault(
-                    record["id"], f"kept without invalid {', '.join(left_out)}: {exc.messages}")
-                return record
-            self.crawler.stats.inc_value("marketpass/invalid")
-            log.warning("%s: dropped invalid record from %s: %s", self.crawler.spider.name,
-                        data.get("source_url"), exc)
-            return None
+    def _one(self, result: tuple[str, object]) -> dict | None:
+        outcome, value = result
+        if outcome == "ok":
+            return value
+        if outcome == "salvaged":
+            # Kept without the optional values that failed; the fault log says which.
+            record, left_out, messages = value
+            self.crawler.spider.fault(
+                record["id"], f"kept without invalid {', '.join(left_out)}: {messages}")
+            return record
+        self.crawler.stats.inc_value("marketpass/invalid")
+        log.warning("%s: dropped invalid record %s", self.crawler.spider.name, value)
+        return None
 
 
 class StorePipeline:

@@ -128,3 +128,31 @@ def test_a_second_run_reports_nothing_new(crawl):
         assert result.returncode == 0, result.stdout + result.stderr
     stats = RecordStore(db).last_crawls()[0]["stats"]
     assert stats["created"] == 0 and stats["updated"] == 0 and stats["unchanged"] == 6
+
+
+def test_a_bulk_crawl_validated_in_worker_processes_stores_the_same(tmp_path):
+    """Batches of a bulk file go to worker processes for validation: the same records, the
+    same dropped and salvaged ones, as validating in the crawl's own process."""
+    items = [item(n) for n in range(1, 449)]
+    items[100] = {**items[100], "documentSymbol": "G/TBT/N/SAU"}  # no identity: skipped
+    items[200] = {**items[200], "hsCodes": [{"id": None, "code": "87.03.xx", "name": ""}]}
+    export = tmp_path / "bulk.json"
+    export.write_text(json.dumps({"items": items, "totalCount": len(items)}))
+    outcome = {}
+    for workers in ("1", "2"):
+        db = tmp_path / f"w{workers}.db"
+        env = {**os.environ, "MARKETPASS_DB": str(db), "MARKETPASS_SEARCH_URL": "",
+               "MARKETPASS_CRAWL_WORKERS": workers}
+        done = subprocess.run([sys.executable, "-m", "webapp.cli", "crawl", "wto_eping",
+                               "--from-file", str(export)], env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        store = RecordStore(db)
+        stats = store.last_crawls()[0]["stats"]
+        outcome[workers] = ({r["id"]: r["content_hash"] for r in store.records()},
+                            stats["skipped"], stats["fault_log"])
+    records, skipped, faults = outcome["2"]
+    assert len(records) == 447 and skipped == 1
+    assert any("G/TBT/N/SAU/9201" in f and "hs_codes" in f for f in faults)  # salvaged
+    assert RecordStore(tmp_path / "w2.db").get("G/TBT/N/SAU/9201")["hs_codes"] == []
+    assert outcome["1"] == outcome["2"]
