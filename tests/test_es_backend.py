@@ -128,16 +128,18 @@ class Forwarder:
     """A TCP relay on a fixed port to the real cluster: the 'network' between app and cluster.
 
     Stopping it is the cluster going away, starting it again is the cluster coming back.
+    ``sent`` holds what the client sent, as it went over the wire.
     """
 
     def __init__(self, port: int, target: tuple[str, int]) -> None:
         self.port, self.target, self.server = port, target, None
         self.open: list[socket.socket] = []
+        self.sent = bytearray()
 
     def start(self) -> None:
         import socketserver
 
-        target, open_sockets = self.target, self.open
+        target, open_sockets, sent = self.target, self.open, self.sent
 
         class Relay(socketserver.BaseRequestHandler):
             def handle(self):
@@ -145,7 +147,7 @@ class Forwarder:
                 open_sockets.extend([upstream, self.request])
                 pipe = threading.Thread(target=_pump, args=(upstream, self.request), daemon=True)
                 pipe.start()
-                _pump(self.request, upstream)
+                _pump(self.request, upstream, sent)
                 pipe.join(timeout=5)
 
         socketserver.ThreadingTCPServer.allow_reuse_address = True
@@ -165,9 +167,11 @@ class Forwarder:
         self.open.clear()
 
 
-def _pump(source, sink) -> None:
+def _pump(source, sink, seen: bytearray | None = None) -> None:
     try:
         while data := source.recv(65536):
+            if seen is not None:
+                seen.extend(data)
             sink.sendall(data)
     except OSError:
         pass

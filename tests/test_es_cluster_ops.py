@@ -106,27 +106,49 @@ def test_several_hosts_in_the_url_are_several_nodes_and_a_dead_one_is_passed_ove
     assert client.get("/search?q=toys").status_code == 200
 
 
-def test_credentials_and_certificates_reach_the_client(monkeypatch, tmp_path):
-    """What a default secured cluster needs. The test cluster runs without TLS and security,
-    so this checks what the client is given, not a handshake."""
+@pytest.mark.parametrize("credentials, header", [
+    ({"MARKETPASS_SEARCH_API_KEY": "key-id:key-secret"},
+     b"authorization: ApiKey a2V5LWlkOmtleS1zZWNyZXQ="),  # base64 of "key-id:key-secret"
+    ({"MARKETPASS_SEARCH_API_KEY": "a2V5LWlkOmtleS1zZWNyZXQ="},
+     b"authorization: ApiKey a2V5LWlkOmtleS1zZWNyZXQ="),  # the encoded form, as given
+    ({"MARKETPASS_SEARCH_USER": "elastic", "MARKETPASS_SEARCH_PASSWORD": "changeme"},
+     b"authorization: Basic ZWxhc3RpYzpjaGFuZ2VtZQ=="),
+])
+def test_credentials_go_with_every_request(es_url, prefix, monkeypatch, credentials, header):
+    """What a secured cluster reads, seen on the wire between the app and the test cluster
+    (which runs without security and ignores it)."""
+    from urllib.parse import urlparse
+
+    from tests.test_es_backend import Forwarder
+
+    real, port = urlparse(es_url), free_port()
+    relay = Forwarder(port, (real.hostname, real.port))
+    relay.start()
+    try:
+        monkeypatch.setenv("MARKETPASS_SEARCH_URL", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("MARKETPASS_INDEX_PREFIX", prefix)
+        for name, value in credentials.items():
+            monkeypatch.setenv(name, value)
+        backend = ElasticsearchBackend.from_settings(Settings())
+        assert backend.count() == 0
+    finally:
+        relay.stop()
+    heads = [r for r in bytes(relay.sent).lower().split(b"\r\n\r\n") if r.startswith(b"get ")]
+    assert heads and all(header.lower() in r for r in heads)
+
+
+def test_the_ca_certificate_shards_and_replicas_are_the_settings(monkeypatch, tmp_path):
+    """The test cluster runs without TLS: this checks what the client is given, not a
+    handshake."""
     monkeypatch.setenv("MARKETPASS_SEARCH_URL", "https://a.example:9200,https://b.example:9200")
-    monkeypatch.setenv("MARKETPASS_SEARCH_API_KEY", "key-id:key-secret")
-    ca = tmp_path / "http_ca.crt"
-    monkeypatch.setenv("MARKETPASS_SEARCH_CA_CERTS", str(ca))
+    monkeypatch.setenv("MARKETPASS_SEARCH_CA_CERTS", str(tmp_path / "http_ca.crt"))
     monkeypatch.setenv("MARKETPASS_SEARCH_SHARDS", "3")
     monkeypatch.setenv("MARKETPASS_SEARCH_REPLICAS", "1")
     backend = ElasticsearchBackend.from_settings(Settings())
     nodes = backend.client.transport.node_pool.all()
     assert sorted(n.config.host for n in nodes) == ["a.example", "b.example"]
-    assert all(n.config.scheme == "https" and n.config.ca_certs == str(ca) for n in nodes)
-    # "id:key" is sent as the encoded form: base64 of "key-id:key-secret".
-    assert backend.client._headers["authorization"] == "ApiKey a2V5LWlkOmtleS1zZWNyZXQ="
+    assert all(n.config.ca_certs == str(tmp_path / "http_ca.crt") for n in nodes)
     assert (backend.shards, backend.replicas) == (3, 1)
-    monkeypatch.delenv("MARKETPASS_SEARCH_API_KEY")
-    monkeypatch.setenv("MARKETPASS_SEARCH_USER", "elastic")
-    monkeypatch.setenv("MARKETPASS_SEARCH_PASSWORD", "changeme")
-    basic = ElasticsearchBackend.from_settings(Settings()).client
-    assert basic._headers["authorization"] == "Basic ZWxhc3RpYzpjaGFuZ2VtZQ=="
 
 
 def test_new_indices_take_the_shards_and_replicas_asked_for(es_url, prefix):
