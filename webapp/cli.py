@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -54,7 +55,7 @@ def crawl(spiders: tuple[str, ...], every: bool, replay: bool, full: bool,
         raise click.UsageError("name one or more spiders, or --all")
     if bad := [a for a in args if "=" not in a]:
         raise click.UsageError(f"spider arguments are NAME=VALUE, not {', '.join(bad)}")
-    store = RecordStore(mp_settings.load().db_path)
+    store = RecordStore(mp_settings.load().store_location)
     watermarks = {n: store.watermark(n) for n in names}
     _run_spiders(names, replay=replay, full=full, from_file=from_file, watermarks=watermarks,
                  spider_args=dict(a.split("=", 1) for a in args))
@@ -65,14 +66,19 @@ def crawl(spiders: tuple[str, ...], every: bool, replay: bool, full: bool,
 @click.option("--replay", is_flag=True, help="Crawl the recorded responses (offline demos, tests).")
 @click.option("--interval", default=300, show_default=True, type=int,
               help="Seconds between two looks at what is due.")
-def schedule(once: bool, replay: bool, interval: int) -> None:
+@click.option("--heartbeat", type=click.Path(dir_okay=False), default=None,
+              help="A file touched at every look, for a health check (its age says whether "
+                   "the schedule still runs).")
+def schedule(once: bool, replay: bool, interval: int, heartbeat: str | None) -> None:
     """Crawl each source on its declared schedule, for as long as it runs (compose, systemd)."""
     import time
 
     from crawlers.schedule import alerts_mark, run_alerts, run_due
 
     while True:
-        store = RecordStore(mp_settings.load().db_path)
+        if heartbeat:
+            Path(heartbeat).touch()
+        store = RecordStore(mp_settings.load().store_location)
         mark = alerts_mark(store.path)
         for name, code in run_due(store, replay=replay).items():
             click.echo(f"{name}: {'finished' if code == 0 else f'failed (exit {code})'}")
@@ -132,7 +138,7 @@ def load_snapshot(if_empty: bool) -> None:
     from crawlers.run import SPIDERS
 
     settings = mp_settings.load()
-    store = RecordStore(settings.db_path)
+    store = RecordStore(settings.store_location)
     if if_empty and store.counts():
         _ensure_index(store, settings)
         click.echo("Snapshot already loaded; use `marketpass load-snapshot` to reload it.")
@@ -149,7 +155,7 @@ def _run_spiders(names: list[str], **kwargs) -> None:
         outcomes = run_crawl(names, **kwargs)
     except KeyError as exc:
         raise click.UsageError(str(exc.args[0])) from exc
-    store = RecordStore(mp_settings.load().db_path)
+    store = RecordStore(mp_settings.load().store_location)
     for crawl_info in store.last_crawls():
         if crawl_info["source"] in names:
             click.echo(f"  {crawl_info['source']}: {crawl_info['status']} "
@@ -181,7 +187,7 @@ def index() -> None:
 def index_rebuild() -> None:
     """Rebuild the search index from the record store; readers keep the old one meanwhile."""
     settings = mp_settings.load()
-    _rebuild(RecordStore(settings.db_path), open_backend(settings))
+    _rebuild(RecordStore(settings.store_location), open_backend(settings))
 
 
 def _repair(store: RecordStore, backend) -> dict:
@@ -211,7 +217,7 @@ def _rebuild(store: RecordStore, backend) -> None:
 def index_status(as_json: bool, check: bool) -> None:
     """Backend, counts by kind, last crawl per source."""
     settings = mp_settings.load()
-    store = RecordStore(settings.db_path)
+    store = RecordStore(settings.store_location)
     try:
         backend = open_backend(settings)
         repaired = _repair(store, backend) if check else {}
@@ -264,7 +270,7 @@ def kb_coverage(as_json: bool) -> None:
     """Per market: product groups covered, facts verified and known, what is missing."""
     from search.coverage import report
 
-    found = report(RecordStore(mp_settings.load().db_path))
+    found = report(RecordStore(mp_settings.load().store_location))
     if as_json:
         click.echo(json.dumps(found, indent=2, ensure_ascii=False))
         return
