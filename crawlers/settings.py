@@ -8,7 +8,11 @@ def _env(name: str, default: str) -> str:
 
 
 BOT_NAME = "marketpass"
-SPIDER_MODULES = ["crawlers.spiders"]
+# Where Scrapy's loader finds the sources: ours, and any a deployment keeps in packages of its
+# own (MARKETPASS_SPIDER_MODULES: importable names, comma-separated; each package's recordings
+# in sources/<spider>/ beside it).
+SPIDER_MODULES = ["crawlers.spiders", *filter(None, (
+    m.strip() for m in os.environ.get("MARKETPASS_SPIDER_MODULES", "").split(",")))]
 # Who is crawling and where to reach them (MARKETPASS_CONTACT_URL: the deployment's contact page).
 _CONTACT = os.environ.get("MARKETPASS_CONTACT_URL", "").strip()
 USER_AGENT = "MarketPass/0.1 (open conformity-assessment information service" + (

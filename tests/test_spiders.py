@@ -10,8 +10,10 @@ import pytest
 from scrapy.http import TextResponse
 from scrapy.utils.test import get_crawler
 
+from crawlers.pipelines import records_in
 from crawlers.run import SPIDERS
-from crawlers.spiders.base import ACCESS, CrawlError
+from crawlers.spiders.base import ACCESS, CrawlError, MarketPassSpider
+from crawlers.spiders.patterns import PATTERNS
 from crawlers.spiders.wto_eping import WtoEpingSpider, _text
 from search.records import KINDS, load_record
 from tests.replay import replay
@@ -26,7 +28,9 @@ def response(path: Path) -> TextResponse:
 
 
 def records_of(results) -> list[dict]:
-    return [load_record(item["kind"], item) for item in results if isinstance(item, dict)]
+    """The records a callback yields (batches of a bulk file flattened), loaded."""
+    return [load_record(record["kind"], record) for item in results if isinstance(item, dict)
+            for record in records_in(item)]
 
 
 def test_sources_are_found_by_scrapys_loader_without_a_list():
@@ -39,9 +43,11 @@ def test_sources_are_found_by_scrapys_loader_without_a_list():
     settings = Settings()
     settings.setmodule(crawler_settings)
     assert sorted(SpiderLoader.from_settings(settings).list()) == sorted(SPIDERS)
+    # Every module of ours but the bases is a source, named as its spider.
     modules = {p.stem for p in (Path(__file__).resolve().parent.parent / "crawlers" / "spiders")
-               .glob("*.py")} - {"__init__", "base"}
-    assert modules == set(SPIDERS)
+               .glob("*.py")} - {"__init__", "base", "patterns"}
+    assert modules == {n for n, cls in SPIDERS.items() if cls.__module__.startswith("crawlers.")}
+    assert all(cls.__module__.endswith("." + name) for name, cls in SPIDERS.items())
 
 
 @pytest.mark.parametrize("name", sorted(SPIDERS))
@@ -51,15 +57,18 @@ def test_every_spider_declares_itself_once_and_has_recordings(name):
     cls = SPIDERS[name]
     declared = cls.declaration()
     assert declared["publisher"] and declared["licence"] and declared["min_records"] >= 1
-    assert cls.source_url.startswith("https://") or (name == "curated" and not cls.source_url)
-    assert declared["access"] in ACCESS and declared["summary"]
+    curated = declared["access"] == "curated file"  # its records cite their own sources
+    assert cls.source_url.startswith("https://") or (curated and not cls.source_url)
+    # The access pattern is the base spider's, not a word the source could get wrong.
+    assert issubclass(cls, PATTERNS[declared["access"]]) and "access" not in vars(cls)
+    assert declared["summary"]
     assert declared["kinds"] and set(declared["kinds"]) <= set(KINDS)
     assert declared["schedule_days"] is None or declared["schedule_days"] > 0
     assert cls.__module__.endswith(name)
     manifest = spider_of(cls).manifest
     assert manifest["how"] and manifest["files"]
     assert not {"publisher", "licence"} & set(manifest)  # declared once, on the class
-    assert manifest.get("recorded_at") or name == "curated"  # curated files are the source
+    assert manifest.get("recorded_at") or curated  # curated files are the source
     for filename in manifest["files"]:
         assert (cls.sources_dir() / filename).stat().st_size > 0
 
@@ -73,6 +82,12 @@ def test_every_spider_yields_valid_records_of_its_declared_kinds(name):
     assert all(r["source"] == name and r["source_url"] and r["fetched_at"] for r in records)
     assert spider.crawler.stats.get_value("marketpass/pages_ok")
     assert not spider.crawler.stats.get_value("marketpass/faults")
+
+
+def test_each_access_pattern_has_its_base_spider():
+    assert set(PATTERNS) == set(ACCESS)
+    assert all(base.access == access and not getattr(base, "name", None)
+               for access, base in PATTERNS.items())
 
 
 def eping_records(recorded_only: bool = False) -> list[dict]:
@@ -280,12 +295,12 @@ def test_curated_records_cite_their_sources_and_say_whether_verified():
 
 
 def test_a_broken_curated_file_stops_the_crawl(tmp_path, monkeypatch):
-    from crawlers.spiders import curated
+    from crawlers.spiders.curated import CuratedSpider
 
     (tmp_path / "broken.json").write_text('{"records": []}')
-    monkeypatch.setattr(curated, "CURATED", tmp_path)
+    monkeypatch.setattr(CuratedSpider, "folder", tmp_path)
     with pytest.raises(CrawlError, match="not a curated file"):
-        replay(curated.CuratedSpider)
+        replay(CuratedSpider)
 
 
 def test_bulk_export_rows_become_the_same_records_as_the_list_items():
@@ -369,7 +384,8 @@ def test_iecee_listings_split_over_pages_are_read_in_full_with_each_cbtls_ncb():
     assert len(list(spider.parse(TextResponse(url="https://www.iecee.org/z", body=end)))) == 1
 
 
-@pytest.mark.parametrize("name", ["iecee_members", "wto_documents"])
+@pytest.mark.parametrize("name", sorted(n for n, cls in SPIDERS.items()
+                                         if cls.live_requests is MarketPassSpider.live_requests))
 def test_spiders_without_a_fixed_address_read_the_pages_they_are_given(name):
     cls = SPIDERS[name]
     spider = cls.from_crawler(get_crawler(cls), urls="https://a.example/1, https://a.example/2")
@@ -430,12 +446,22 @@ def test_eping_asks_the_keyless_endpoint_as_its_own_site_does(monkeypatch):
     query = parse_qs(urlparse(first.url).query)
     assert query["sortBy"] == ["distributionDate"] and query["sortDirection"] == ["desc"]
     assert query["domainIds"] == ["1"] and "C682" in query["countryIds"]
-    assert spider._api_request(2).url == manifest["urls"][1]
+    assert spider.page_request(2).url == manifest["urls"][1]
 
 
 def test_an_incremental_eping_crawl_stops_at_the_first_page_older_than_its_watermark():
     spider = WtoEpingSpider.from_crawler(get_crawler(WtoEpingSpider), since="2024-01-01")
     old = [{"id": 1, "distributionDate": "2023-05-01T00:00:00"}]
     new = [{"id": 2, "distributionDate": "2024-03-01T00:00:00"}, *old]
-    assert spider._older_than_watermark(old) and not spider._older_than_watermark(new)
-    assert not spider_of(WtoEpingSpider)._older_than_watermark(old)  # a full crawl goes on
+    assert spider.older_than_watermark(old) and not spider.older_than_watermark(new)
+    assert not spider_of(WtoEpingSpider).older_than_watermark(old)  # a full crawl goes on
+
+
+@pytest.mark.parametrize("name", sorted(n for n, cls in SPIDERS.items() if cls.schedule_days))
+def test_a_scheduled_source_knows_where_to_crawl_without_arguments(name, monkeypatch):
+    """`marketpass schedule` crawls it live with no argument: a source that must be told its
+    pages (-a urls=…) would fail at every turn, so it is crawled on demand instead."""
+    monkeypatch.delenv("MARKETPASS_EPING_KEY", raising=False)
+    cls = SPIDERS[name]
+    requests = list(cls.from_crawler(get_crawler(cls)).initial_requests())
+    assert requests and all(r.url.startswith("https://") for r in requests)

@@ -30,7 +30,8 @@ class CrawlError(RuntimeError):
     """The source cannot be crawled as asked (no recordings, no live access, changed format)."""
 
 
-# How sources are read (a spider declares one).
+# How sources are read: each has its base spider in crawlers.spiders.patterns, which a source
+# subclasses (its ``access`` comes from there).
 ACCESS = ("paged JSON API", "HTML listing", "bulk file", "document parser", "curated file")
 
 
@@ -40,7 +41,7 @@ class MarketPassSpider(scrapy.Spider):
     publisher: str = ""
     source_url: str = ""       # the publisher's page for this dataset ("" when records cite theirs)
     licence: str = ""          # terms of use / licence note
-    access: str = ""           # one of ACCESS
+    access: str = ""           # one of ACCESS, set by the pattern's base spider
     kinds: tuple[str, ...] = ()  # the record kinds it writes
     schedule_days: float | None = None  # how often `marketpass schedule` crawls it live
     # (None: on demand — the source needs pages named with -a urls=…, or ships with the code)
@@ -56,18 +57,27 @@ class MarketPassSpider(scrapy.Spider):
                 "summary": _summary(cls)}
 
     def __init__(self, replay: bool = False, full: bool = False, from_file: str | None = None,
-                 urls: str = "", **kwargs) -> None:
+                 urls: str = "", since: str | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         # Pages to read live, for sources without a fixed address (-a urls=URL,URL).
         self.urls = [u.strip() for u in urls.split(",") if u.strip()]
         self.replay = _flag(replay)
         self.full = _flag(full) or self.replay or bool(from_file)
         self.from_file = from_file
+        # Where the last good crawl ended (an incremental crawl starts there), unless --full;
+        # ``newest`` is where this one ends, for the next (``saw_date``).
+        self.since = None if self.full else since
+        self.newest: str | None = None
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
 
     @classmethod
     def sources_dir(cls) -> Path:
-        return SOURCES / cls.name
+        """The recordings: ``sources/<name>/`` beside the spiders' package (crawlers/sources/
+        for ours), so a source kept in another package brings its recordings along."""
+        owner = next((k for k in cls.__mro__ if "name" in vars(k)), cls)  # not a test's subclass
+        module = getattr(sys.modules.get(owner.__module__), "__file__", None)
+        return Path(module).resolve().parent.parent / "sources" / cls.name if module else (
+            SOURCES / cls.name)
 
     @cached_property
     def manifest(self) -> dict:
@@ -159,9 +169,14 @@ class MarketPassSpider(scrapy.Spider):
         for url in self.urls:
             yield scrapy.Request(url, dont_filter=True, errback=self.on_error)
 
+    def saw_date(self, date: str) -> None:
+        """A record dated ``date`` (ISO) was kept: the watermark moves up to it."""
+        self.newest = max(self.newest or date, date) or None
+
     def watermark(self) -> str | None:
-        """What the next incremental crawl starts from (the pipeline stores it on success)."""
-        return None
+        """What the next incremental live crawl starts from (the pipeline stores it on
+        success): the newest date seen, for sources that note them."""
+        return None if self.replay or self.from_file else self.newest
 
 
 def _flag(value: object) -> bool:

@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterator
 from urllib.parse import urlparse
 
-from crawlers.spiders.base import MarketPassSpider
+from crawlers.spiders.patterns import HtmlListingSpider, cell_text
 from search import normalise as norm
 from search.analysis import fold
 
@@ -38,7 +38,6 @@ ROLE_NAMES = {"ncb": "IECEE NCB", "cbtl": "IECEE CBTL", "member_body": "IECEE me
 CATEGORIES = ("categories", "accepted categories", "product categories")
 NCB_OF_CBTL = ("ncb", "national certification body", "associated ncb", "recognised by ncb")
 STATUS = ("status", "membership", "membership status")
-NEXT = ("next", "next page", "›", "»", ">", "suivant", "下一页")
 _CATEGORY = re.compile(r"\b[A-Z][A-Z0-9]{1,4}\b")
 
 
@@ -46,43 +45,23 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
 
 
-class IeceeMembersSpider(MarketPassSpider):
+class IeceeMembersSpider(HtmlListingSpider):
     name = "iecee_members"
-    access = "HTML listing"
     kinds = ('body',)
     schedule_days = None
     publisher = "IECEE (IEC System of Conformity Assessment Schemes for Electrotechnical Equipment)"
     source_url = "https://www.iecee.org/"
     licence = "IECEE listings are public; facts only"
     min_records = 10
+    no_listing = "no table with a country and a body column"
+    follow_pages = True
 
-    def parse(self, response, **kwargs):
-        cited = self.cited_url(response)
-        found = 0
+    def parse_listing(self, response, cited: str) -> Iterator[dict]:
         for table in response.css("table"):
-            for body in self.bodies(table, cited):
-                found += 1
-                yield body
-        if found:
-            self.page_ok()
-            if following := self.next_page(response):
-                yield response.follow(following, callback=self.parse, errback=self.on_error)
-        else:
-            self.fault(response.url, "no table with a country and a body column")
-
-    @staticmethod
-    def next_page(response) -> str | None:
-        """The next page of a listing split over pages, if the page links one."""
-        href = response.css("a[rel~=next]::attr(href), link[rel~=next]::attr(href)").get()
-        if href:
-            return href
-        for link in response.css("a[href]"):
-            if _cell(link).lower() in NEXT:
-                return link.attrib["href"]
-        return None
+            yield from self.bodies(table, cited)
 
     def bodies(self, table, cited: str) -> Iterator[dict]:
-        headers = [_cell(th).lower() for th in table.css("thead th, tr:first-child th")]
+        headers = [cell_text(th).lower() for th in table.css("thead th, tr:first-child th")]
         country_col = next((i for i, h in enumerate(headers) if h in COUNTRY), None)
         # A CBTL listing also names each laboratory's NCB: the laboratory is the row's body.
         body_col = next((i for role in ("cbtl", "member_body", "ncb") for i, h in
@@ -95,7 +74,7 @@ class IeceeMembersSpider(MarketPassSpider):
                    else None}
         country = None
         for row in table.css("tbody tr") or table.css("tr")[1:]:
-            cells = [_cell(td) for td in row.css("td")]
+            cells = [cell_text(td) for td in row.css("td")]
             if len(cells) <= max(country_col, body_col):
                 continue
             country = cells[country_col] or country
@@ -150,6 +129,3 @@ def body_id(role: str, country: str, name: str) -> str:
 def _column(headers: list[str], names: tuple[str, ...], skip: int | None = None) -> int | None:
     return next((i for i, h in enumerate(headers) if h in names and i != skip), None)
 
-
-def _cell(selector) -> str:
-    return re.sub(r"\s+", " ", " ".join(selector.css("::text").getall())).strip()

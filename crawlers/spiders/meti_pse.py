@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from crawlers.spiders.base import MarketPassSpider
+from crawlers.spiders.patterns import HtmlListingSpider, cell_text
 
 ACT = {
     "id": "jp-denan",
@@ -30,30 +30,27 @@ ACT = {
 }
 
 
-class MetiPseSpider(MarketPassSpider):
+class MetiPseSpider(HtmlListingSpider):
     name = "meti_pse"
-    access = "HTML listing"
     kinds = ('regulation',)
-    schedule_days = 30
+    schedule_days = None  # on demand: its pages are named with -a urls=…
     publisher = "Ministry of Economy, Trade and Industry (METI), Japan"
     source_url = "https://www.japaneselawtranslation.go.jp/en/laws/view/3006/ja"
     licence = "Japanese laws and ordinances are not subject to copyright (Copyright Act, Art. 13)"
     min_records = 1
+    no_listing = "no numbered category rows"
 
-    def parse(self, response, **kwargs):
+    def parse_listing(self, response, cited: str):
         categories = []
         for row in response.css("tr"):
-            cells = [" ".join(" ".join(c.css("::text").getall()).split()) for c in row.css("td")]
+            cells = [cell_text(c) for c in row.css("td")]
             if len(cells) >= 2 and re.fullmatch(r"\d{1,2}", cells[0]):
                 categories.append(f"{cells[0]}. {cells[1]}")
         if not categories:
-            self.fault(response.url, "no numbered category rows")
             return
-        self.page_ok()
-        read_at = self.cited_url(response)
-        sources = [{"url": read_at, "supports": f"the {len(categories)} categories (区分) of "
-                                               "Appended Table 1, verbatim"},
+        sources = [{"url": cited, "supports": f"the {len(categories)} categories (区分) of "
+                                             "Appended Table 1, verbatim"},
                    {"url": self.source_url, "supports": "the ordinance's official text"}]
-        yield {"kind": "regulation", **ACT, **self.provenance(read_at), "categories": categories,
+        yield {"kind": "regulation", **ACT, **self.provenance(cited), "categories": categories,
                "links": [{"url": self.source_url, "label": "Ordinance for Enforcement (text)"}],
                "sources": sources, "verified": False}

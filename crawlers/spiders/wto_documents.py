@@ -15,13 +15,12 @@ them; a symbol not stored yet (the pre-2000 notifications) becomes a record of i
 
 from __future__ import annotations
 
-from crawlers.forms import document_text, parse_form
-from crawlers.spiders.base import MarketPassSpider
+from crawlers.forms import parse_form
+from crawlers.spiders.patterns import DocumentSpider
 
 
-class WtoDocumentsSpider(MarketPassSpider):
+class WtoDocumentsSpider(DocumentSpider):
     name = "wto_documents"
-    access = "document parser"
     kinds = ('notification',)
     schedule_days = None
     publisher = "World Trade Organization (notification documents)"
@@ -29,12 +28,7 @@ class WtoDocumentsSpider(MarketPassSpider):
     licence = "WTO documents are public"
     min_records = 3
     complements = True
+    not_a_document = "not a notification form"
 
-    def parse(self, response, **kwargs):
-        try:
-            form = parse_form(document_text(response.body, response.url))
-        except (ValueError, KeyError) as exc:
-            self.fault(response.url, f"not a notification form: {exc}")
-            return
-        self.page_ok()
-        yield {"kind": "notification", **self.provenance(response.url), **form}
+    def parse_document(self, text: str) -> dict:
+        return parse_form(text)

@@ -20,9 +20,8 @@ languages: ``-a languages=fr,es`` asks each list page again in French and Spanis
     under ``translations``, matched by ePing's item id; a page that fails in one language only
     loses that language. Live only: the recorded pages are English.
 
-Faults are logged and the crawl goes on: a page that is not the expected JSON is skipped and the
-next one asked for (three in a row end the paging); paging also ends at ``totalCount``, at a
-page that brings no item not seen before (an endpoint that never stops), or at MAX_PAGES.
+Faults are logged and the crawl goes on; when paging ends is ``PagedJsonApiSpider``'s (three
+unreadable pages in a row, ``totalCount``, a page with nothing new, ``max_pages``).
 
 Quirks handled here: ``notificationType`` is often null (the symbol decides the type); a joint
 notification arrives once per member, each item listing every member's symbol — an item's own
@@ -40,7 +39,6 @@ supports. The record's source stays the WTO's address of the symbol (``linkToNot
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterator
@@ -51,14 +49,12 @@ import scrapy
 from w3lib.html import remove_tags
 
 from crawlers.extract import addresses_in, hs_codes_in_text, ics_codes_in_text
-from crawlers.spiders.base import CrawlError, MarketPassSpider
+from crawlers.spiders.base import CrawlError
+from crawlers.spiders.patterns import PagedJsonApiSpider
 from search import normalise as norm
 
 API = "https://api.wto.org/eping/notifications/search"
 LIST = "https://epingalert.org/api/v1/azureSearch/getAll"
-PAGE_SIZE = 100
-MAX_PAGES = 2000
-MAX_FAILED_PAGES_IN_A_ROW = 3
 _OBJECTIVE_SPLIT = re.compile(r"(?<=\)),\s*")
 # ePing's language numbers (1 English, 2 French, 3 Spanish: WTO's official languages).
 LANGUAGES = {"en": 1, "fr": 2, "es": 3}
@@ -69,136 +65,19 @@ DOMAINS = {"TBT": 1}
 SEARCH_PAGE = "https://epingalert.org/en/Search"
 
 
-class WtoEpingSpider(MarketPassSpider):
-    name = "wto_eping"
-    access = "paged JSON API"
+class EpingItems:
+    """ePing's source and its items as records, whatever way they are read (the list here,
+    the export in ``wto_eping_bulk``): the member and area filters, joint notifications."""
+
     kinds = ('notification',)
-    schedule_days = 1
     publisher = "World Trade Organization — ePing SPS&TBT Notification Alert System"
     source_url = "https://epingalert.org/"
     licence = "WTO ePing content; WTO documents are public"
-    min_records = 20
 
-    def __init__(self, *args, since: str | None = None, members: str = "", area: str = "",
-                 languages: str = "", text: str = "", **kwargs) -> None:
+    def __init__(self, *args, members: str = "", area: str = "", **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.languages = tuple(code for code in (c.strip().lower() for c in languages.split(","))
-                               if code in LANGUAGES and code != "en")
-        self.since = None if self.full else since
         self.members = {norm.country(m) for m in members.split(",") if m.strip()}
         self.area = area.upper()
-        self.text = text
-        self.seen: set[str] = set()
-        self.newest: str | None = None
-        self.failed_in_a_row = 0
-
-    def live_requests(self) -> Iterator[scrapy.Request]:
-        self.key = os.environ.get("MARKETPASS_EPING_KEY", "").strip()
-        yield self._api_request(1)
-
-    def _api_request(self, page: int, language: str = "en", **more) -> scrapy.Request:
-        if self.key:
-            base = os.environ.get("MARKETPASS_EPING_API_URL", "").strip() or API
-            headers = {"Ocp-Apim-Subscription-Key": self.key}
-            params = self._api_params(page, language)
-        else:
-            base = os.environ.get("MARKETPASS_EPING_LIST_URL", "").strip() or LIST
-            headers = {"Accept": "application/json", "Referer": SEARCH_PAGE}
-            params = self.list_params(page, language)
-        url = f"{base}?{urlencode(params)}"
-        if language != "en":
-            return scrapy.Request(url, dont_filter=True, headers=headers,
-                                  callback=self.parse_translation,
-                                  cb_kwargs={"page": page, "language": language, **more},
-                                  errback=self.on_translation_error)
-        return scrapy.Request(url, dont_filter=True, headers=headers,
-                              cb_kwargs={"page": page}, errback=self.on_page_error)
-
-    def _api_params(self, page: int, language: str) -> list[tuple[str, object]]:
-        params = [("language", LANGUAGES[language]), ("page", page), ("pageSize", PAGE_SIZE)]
-        return params + ([("distributionDateFrom", self.since)] if self.since else [])
-
-    def list_params(self, page: int, language: str = "en") -> list[tuple[str, object]]:
-        """The keyless list endpoint's request as ePing's own site sends it: the area and the
-        members filtered on the server, newest distribution first (an incremental crawl stops
-        at the first page older than its watermark), the language, the page."""
-        params: list[tuple[str, object]] = []
-        if self.area in DOMAINS:
-            params.append(("domainIds", DOMAINS[self.area]))
-        params += [("countryIds", cid) for cid in sorted(filter(None, map(
-            norm.eping_country_id, self.members)))]
-        params += [("freeText", self.text), ("sortBy", "distributionDate"),
-                   ("sortDirection", "desc"), ("language", LANGUAGES[language]),
-                   ("page", page), ("pageSize", PAGE_SIZE)]
-        return params
-
-    def parse(self, response, page: int | None = None, **kwargs):
-        try:
-            envelope = _envelope(response.text)
-        except CrawlError as exc:
-            self.fault(response.url, exc)
-            yield from self._next_page(page, fresh=0, total=None, failed=True)
-            return
-        self.page_ok()
-        fresh = sum(item.get("id") not in self.seen for item in envelope["items"])
-        self.seen.update(item.get("id") for item in envelope["items"])
-        records = (r for item in envelope["items"] for r in self.parse_item(item))
-        if self.languages and page and not self.replay and not self.from_file:
-            # The same page in the other languages first; the records wait for them.
-            yield self._api_request(page, self.languages[0], records=list(records),
-                                    rest=self.languages[1:], fresh=fresh,
-                                    total=envelope.get("totalCount"))
-            return
-        yield from self.batched(records) if self.from_file else records
-        if self._older_than_watermark(envelope["items"]):
-            return  # newest first: the rest was crawled before
-        yield from self._next_page(page, fresh, envelope.get("totalCount"), failed=False)
-
-    def parse_translation(self, response, page: int, language: str, records: list[dict],
-                          rest: tuple[str, ...], fresh: int, total: int | None, **kwargs):
-        """A list page in another language: its titles and descriptions join the records."""
-        try:
-            envelope = _envelope(response.text)
-        except CrawlError as exc:
-            self.fault(response.url, exc)
-        else:
-            add_translations(records, envelope["items"], language)
-        yield from self._after_translation(page, records, rest, fresh, total)
-
-    def on_translation_error(self, failure):
-        self.on_error(failure)
-        kwargs = failure.request.cb_kwargs
-        yield from self._after_translation(kwargs["page"], kwargs["records"], kwargs["rest"],
-                                           kwargs["fresh"], kwargs["total"])
-
-    def _after_translation(self, page, records, rest, fresh, total):
-        if rest:
-            yield self._api_request(page, rest[0], records=records, rest=rest[1:],
-                                    fresh=fresh, total=total)
-            return
-        yield from records
-        yield from self._next_page(page, fresh, total, failed=False)
-
-    def on_page_error(self, failure):
-        self.on_error(failure)
-        yield from self._next_page(failure.request.cb_kwargs.get("page"), 0, None, failed=True)
-
-    def _older_than_watermark(self, items: list[dict]) -> bool:
-        """A page of an incremental crawl whose every item was distributed before the
-        watermark: the list is sorted newest first, so no later page is new."""
-        dates = [(i.get("distributionDate") or "")[:10] for i in items if isinstance(i, dict)]
-        return bool(self.since and dates and all(d and d < self.since for d in dates))
-
-    def _next_page(self, page: int | None, fresh: int, total: int | None, failed: bool):
-        """The next page of a live crawl, unless paging should end here."""
-        if not page:
-            return
-        self.failed_in_a_row = self.failed_in_a_row + 1 if failed else 0
-        if self.failed_in_a_row >= MAX_FAILED_PAGES_IN_A_ROW or page >= MAX_PAGES:
-            return
-        if not failed and (fresh == 0 or (total is not None and page * PAGE_SIZE >= total)):
-            return
-        yield self._api_request(page + 1)
 
     def parse_item(self, item: dict) -> Iterator[dict]:
         try:
@@ -211,7 +90,7 @@ class WtoEpingSpider(MarketPassSpider):
         if bad := link_faults(item):  # kept out of the record, never the reason to drop it
             self.fault(f"ePing item {item.get('id')}", f"not a web address: {', '.join(bad)}")
         date = (record.get("distribution_date") or "")[:10]
-        self.newest = max(self.newest or date, date) or None
+        self.saw_date(date)
         if self._wanted(record, date):
             yield record
             yield from self._joint_copies(record)
@@ -238,19 +117,91 @@ class WtoEpingSpider(MarketPassSpider):
                 and (not self.area or symbol_area == self.area)
                 and (not self.since or not date or date >= self.since))
 
-    def watermark(self) -> str | None:
-        """The newest distribution date seen, for the next incremental live crawl."""
-        return None if self.replay or self.from_file else self.newest
 
+class WtoEpingSpider(EpingItems, PagedJsonApiSpider):
+    name = "wto_eping"
+    schedule_days = 1
+    min_records = 20
+    date_key = "distributionDate"
 
-def _envelope(text: str) -> dict:
-    try:
-        envelope = json.loads(text)
-    except ValueError as exc:
-        raise CrawlError(f"not JSON ({exc})") from exc
-    if not isinstance(envelope, dict) or not isinstance(envelope.get("items"), list):
-        raise CrawlError("expected an object with an 'items' list")
-    return envelope
+    def __init__(self, *args, languages: str = "", text: str = "", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.languages = tuple(code for code in (c.strip().lower() for c in languages.split(","))
+                               if code in LANGUAGES and code != "en")
+        self.text = text
+
+    def live_requests(self) -> Iterator[scrapy.Request]:
+        self.key = os.environ.get("MARKETPASS_EPING_KEY", "").strip()
+        yield self.page_request(1)
+
+    def page_request(self, page: int, language: str = "en", **more) -> scrapy.Request:
+        if self.key:
+            base = os.environ.get("MARKETPASS_EPING_API_URL", "").strip() or API
+            headers = {"Ocp-Apim-Subscription-Key": self.key}
+            params = self._api_params(page, language)
+        else:
+            base = os.environ.get("MARKETPASS_EPING_LIST_URL", "").strip() or LIST
+            headers = {"Accept": "application/json", "Referer": SEARCH_PAGE}
+            params = self.list_params(page, language)
+        url = f"{base}?{urlencode(params)}"
+        if language != "en":
+            return scrapy.Request(url, dont_filter=True, headers=headers,
+                                  callback=self.parse_translation,
+                                  cb_kwargs={"page": page, "language": language, **more},
+                                  errback=self.on_translation_error)
+        return scrapy.Request(url, dont_filter=True, headers=headers,
+                              cb_kwargs={"page": page}, errback=self.on_page_error)
+
+    def _api_params(self, page: int, language: str) -> list[tuple[str, object]]:
+        params = [("language", LANGUAGES[language]), ("page", page), ("pageSize", self.page_size)]
+        return params + ([("distributionDateFrom", self.since)] if self.since else [])
+
+    def list_params(self, page: int, language: str = "en") -> list[tuple[str, object]]:
+        """The keyless list endpoint's request as ePing's own site sends it: the area and the
+        members filtered on the server, newest distribution first (an incremental crawl stops
+        at the first page older than its watermark), the language, the page."""
+        params: list[tuple[str, object]] = []
+        if self.area in DOMAINS:
+            params.append(("domainIds", DOMAINS[self.area]))
+        params += [("countryIds", cid) for cid in sorted(filter(None, map(
+            norm.eping_country_id, self.members)))]
+        params += [("freeText", self.text), ("sortBy", "distributionDate"),
+                   ("sortDirection", "desc"), ("language", LANGUAGES[language]),
+                   ("page", page), ("pageSize", self.page_size)]
+        return params
+
+    def after_page(self, page, items, records, fresh, total):
+        if self.languages and page and not self.replay and not self.from_file:
+            # The same page in the other languages first; the records wait for them.
+            yield self.page_request(page, self.languages[0], records=list(records),
+                                    rest=self.languages[1:], fresh=fresh, total=total)
+            return
+        yield from super().after_page(page, items, records, fresh, total)
+
+    def parse_translation(self, response, page: int, language: str, records: list[dict],
+                          rest: tuple[str, ...], fresh: int, total: int | None, **kwargs):
+        """A list page in another language: its titles and descriptions join the records."""
+        try:
+            envelope = self.envelope(response.text)
+        except CrawlError as exc:
+            self.fault(response.url, exc)
+        else:
+            add_translations(records, envelope["items"], language)
+        yield from self._after_translation(page, records, rest, fresh, total)
+
+    def on_translation_error(self, failure):
+        self.on_error(failure)
+        kwargs = failure.request.cb_kwargs
+        yield from self._after_translation(kwargs["page"], kwargs["records"], kwargs["rest"],
+                                           kwargs["fresh"], kwargs["total"])
+
+    def _after_translation(self, page, records, rest, fresh, total):
+        if rest:
+            yield self.page_request(page, rest[0], records=records, rest=rest[1:],
+                                    fresh=fresh, total=total)
+            return
+        yield from records
+        yield from self.next_page(page, fresh, total, failed=False)
 
 
 def notification(item: dict, provenance: dict) -> dict:

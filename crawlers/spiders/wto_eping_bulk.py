@@ -14,18 +14,13 @@ types from symbols, codes from text.
 
 from __future__ import annotations
 
-import io
-import os
 import re
-import zipfile
 from collections.abc import Iterator
 
-import scrapy
-from openpyxl import load_workbook
-
-from crawlers.extract import hs_codes_in_list, open_archive
+from crawlers.extract import hs_codes_in_list
 from crawlers.spiders.base import CrawlError
-from crawlers.spiders.wto_eping import WtoEpingSpider
+from crawlers.spiders.patterns import BulkFileSpider, workbook_rows
+from crawlers.spiders.wto_eping import EpingItems
 
 # ePing list field ← accepted header names (compared lower-case, spaces collapsed).
 HEADERS = {
@@ -77,33 +72,17 @@ def item_of(row: tuple, columns: dict[str, int]) -> dict:
     return item
 
 
-class WtoEpingBulkSpider(WtoEpingSpider):
+class WtoEpingBulkSpider(EpingItems, BulkFileSpider):
     name = "wto_eping_bulk"
-    access = "bulk file"
-    kinds = ('notification',)
     schedule_days = None
     min_records = 20
+    file_url_setting = "MARKETPASS_EPING_BULK_URL"
+    file_name = "Notification_EN.xlsx"
 
-    def live_requests(self) -> Iterator[scrapy.Request]:
-        url = os.environ.get("MARKETPASS_EPING_BULK_URL", "").strip()
-        if not url:
-            raise CrawlError("set MARKETPASS_EPING_BULK_URL to the address of "
-                             "Notification_EN.xlsx, or import a downloaded copy with --from-file")
-        yield scrapy.Request(url, dont_filter=True, errback=self.on_error)
-
-    def parse(self, response, **kwargs):
-        try:
-            open_archive(response.body).close()  # a decompression bomb is refused first
-        except (ValueError, zipfile.BadZipFile) as exc:
-            raise CrawlError(f"{response.url}: not a readable export: {exc}") from exc
-        try:
-            # openpyxl parses the sheets with defusedxml (a dependency): an entity
-            # declaration is refused, never expanded.
-            book = load_workbook(io.BytesIO(response.body), read_only=True, data_only=True)
-        except ValueError as exc:
-            raise CrawlError(f"{response.url}: not a readable export: {exc}") from exc
-        rows = book.worksheets[0].iter_rows(values_only=True)
+    def read_rows(self, response) -> Iterator[dict]:
+        rows = workbook_rows(response)
         columns = column_map(next(rows, ()))
-        self.page_ok()
-        items = (item_of(row, columns) for row in rows if any(c not in (None, "") for c in row))
-        yield from self.batched(r for item in items for r in self.parse_item(item))
+        return (item_of(row, columns) for row in rows if any(c not in (None, "") for c in row))
+
+    def parse_row(self, item: dict, **context) -> Iterator[dict]:
+        return self.parse_item(item)
