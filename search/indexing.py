@@ -28,14 +28,16 @@ def rebuild(store: RecordStore, backend: SearchBackend,
     return count
 
 
-# Above this share of the store, rebuilding the whole index beats writing the changes into it
-# (FTS5 builds its index in one pass instead of merging segments batch after batch).
+# Above this share of the store, rebuilding the embedded index beats writing the changes into
+# it (FTS5 builds its index in one pass instead of merging segments batch after batch).
+# Elasticsearch is always written to: its index may be shared with hosts whose stores differ.
 REBUILD_SHARE = 0.3
 
 
 def index_records(store: RecordStore, backend: SearchBackend, ids: list[str]) -> int:
     """Bring the index up to date for records a crawl just changed."""
-    if len(ids) > 1000 and len(ids) > REBUILD_SHARE * sum(store.counts().values()):
+    if backend.name == "sqlite" and len(ids) > 1000 and \
+            len(ids) > REBUILD_SHARE * sum(store.counts().values()):
         return rebuild(store, backend)
     return backend.upsert(documents(store.get_many(ids)))
 

@@ -386,3 +386,14 @@ def test_starting_never_rebuilds_a_populated_index_only_an_empty_one(es_url, pre
     shared.client.indices.delete(index=index)
     finished(cli(env, "load-snapshot", "--if-empty"))
     assert ElasticsearchBackend(es_url, prefix=prefix).count() == 5
+
+
+def test_a_large_crawl_writes_into_a_shared_index_and_never_rebuilds_it(es_backend, tmp_path):
+    """A crawl changing most of a (per-host) store adds to the shared index: a rebuild from
+    this store would drop what other hosts indexed."""
+    es_backend.upsert(doc(notification(f"G/TBT/N/JPN/{n}")) for n in range(1, 51))
+    store = RecordStore(tmp_path / "store.db")
+    crawl = store.start_crawl("test")
+    store.stage(crawl, [notification(f"G/TBT/N/CHN/{n}") for n in range(1, 1202)])
+    index_records(store, es_backend, store.finish_crawl(crawl).changed)
+    assert es_backend.count() == 50 + 1201
