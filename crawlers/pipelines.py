@@ -17,7 +17,6 @@ from multiprocessing import get_context
 
 from scrapy import signals
 from scrapy.exceptions import DropItem
-from twisted.internet.defer import Deferred
 
 from search import settings as mp_settings
 from search.backend import open_backend
@@ -75,13 +74,16 @@ class ValidatePipeline:
     def from_crawler(cls, crawler) -> ValidatePipeline:
         return cls(crawler)
 
-    def process_item(self, item: dict, spider=None):
+    async def process_item(self, item: dict, spider=None) -> dict:
         records = records_in(item)
         if self.workers > 1 and len(records) >= POOL_MIN_BATCH:
-            future = self._pool().submit(outcomes, records)
-            return Deferred.fromFuture(asyncio.wrap_future(future)).addCallback(
-                self._kept, item)
-        return self._kept(outcomes(records), item)
+            done = await asyncio.wrap_future(self._pool().submit(outcomes, records))
+            return self._kept(done, item)
+        return self.validate(item)
+
+    def validate(self, item: dict) -> dict:
+        """The item with its valid records, in this process; DropItem when none is."""
+        return self._kept(outcomes(records_in(item)), item)
 
     def _pool(self) -> ProcessPoolExecutor:
         if self.pool is None:

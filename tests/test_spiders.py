@@ -420,7 +420,7 @@ def test_an_invalid_optional_value_costs_the_value_not_the_notification():
     pipeline = ValidatePipeline(spider.crawler)
     good = eping_records()[0]
     broken = {**good, "comment_deadline": "31/02/2026", "hs_codes": ["87.03.xx"]}
-    kept = pipeline.process_item(broken, spider)
+    kept = pipeline.validate(broken)
     assert kept["symbol"] == good["symbol"]
     assert kept["comment_deadline"] is None and kept["hs_codes"] == []
     assert any("comment_deadline" in f and "hs_codes" in f
@@ -428,7 +428,7 @@ def test_an_invalid_optional_value_costs_the_value_not_the_notification():
     # Without its identity a notification cannot be kept.
     from scrapy.exceptions import DropItem
     with pytest.raises(DropItem):
-        pipeline.process_item({**good, "symbol": "not a symbol"}, spider)
+        pipeline.validate({**good, "symbol": "not a symbol"})
 
 
 def test_eping_asks_the_keyless_endpoint_as_its_own_site_does(monkeypatch):
