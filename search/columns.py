@@ -5,12 +5,17 @@ values as a blob of (field, value code) int32 pairs, so loading every document's
 concatenation and a reshape, not a Python loop over values. A keyword field is then two parallel
 arrays (document position, value code) plus postings by value: a filter is a union of postings
 and a facet is one ``bincount`` over the entries of the matching documents.
+
+The text fields are there too, for BM25 (``search.ranking``): each field's length, and, built
+on the first text search, the postings of every term (``TermStream``): where it occurs, in
+which document and field, so term and phrase frequencies are a few array operations.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -64,14 +69,60 @@ class KeywordColumn:
 
 
 @dataclass
+class TermStream:
+    """Postings of the analysed terms of every text field, as integer ids (``idx_terms``).
+
+    The terms of every document's fields, in rowid order and the fields in ``TEXT_FIELDS``
+    order, are numbered along one line with a gap after each field, so a phrase is a run of
+    consecutive positions and never spans two fields. For each term, ``positions`` and
+    ``slots`` hold in ascending order where it occurs and in which (document, field): the slot
+    is the document's position * fields + the field's index.
+    """
+
+    offsets: np.ndarray     # the postings of term id t are [offsets[t]:offsets[t + 1]]
+    positions: np.ndarray   # int32
+    slots: np.ndarray       # int32
+    # What the ranking derives once per generation (term statistics, length norms).
+    cache: dict = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, blobs: list[bytes], lengths: np.ndarray) -> TermStream:
+        ids = np.frombuffer(b"".join(blobs), dtype=np.int32)
+        if len(ids) != lengths.sum():
+            raise ValueError("the stored term ids do not match the stored field lengths")
+        slot = np.repeat(np.arange(lengths.size, dtype=np.int32), lengths.ravel())
+        # One sort of (term id, place) keys orders the postings by term, then along the line.
+        keys = ids.astype(np.int64)
+        keys <<= 32
+        keys |= np.arange(len(ids), dtype=np.int64)
+        keys.sort()
+        keys &= 0xFFFFFFFF
+        slots = slot[keys]
+        keys += slots  # one gap after each field
+        counts = np.bincount(ids, minlength=1)
+        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return cls(offsets, keys.astype(np.int32), slots)
+
+    def postings(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """Positions and slots of a term's occurrences (none for an id beyond the known)."""
+        if not 0 <= term_id < len(self.offsets) - 1:
+            return self.positions[:0], self.slots[:0]
+        start, end = self.offsets[term_id], self.offsets[term_id + 1]
+        return self.positions[start:end], self.slots[start:end]
+
+
+@dataclass
 class Columns:
     generation: str
     rowids: np.ndarray
     id_rank: np.ndarray
     title_rank: np.ndarray
-    lengths: np.ndarray     # analysed terms per document, all text fields together
+    lengths: np.ndarray     # (documents, text fields) int32: analysed terms per field
     keywords: dict[str, KeywordColumn]
     dates: dict[str, np.ndarray]
+    _text: TermStream | None = None
+    _text_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def size(self) -> int:
@@ -79,23 +130,36 @@ class Columns:
 
     @classmethod
     def load(cls, conn: sqlite3.Connection, generation: str) -> Columns:
-        lengths = " + ".join(f"{name}_len" for name in TEXT_FIELDS)
+        lengths = ", ".join(f"{name}_len" for name in TEXT_FIELDS)
         rows = conn.execute(
-            f"SELECT rowid, id, title_sort, kw, {lengths}, {', '.join(DATE_FIELDS)} "
+            f"SELECT rowid, id, title_sort, kw, {', '.join(DATE_FIELDS)}, {lengths} "
             "FROM idx_docs ORDER BY rowid"
         ).fetchall()
-        columns = list(zip(*rows, strict=True)) if rows else [()] * (5 + len(DATE_FIELDS))
+        width = 4 + len(DATE_FIELDS)
+        columns = list(zip(*rows, strict=True)) if rows else [()] * (width + len(TEXT_FIELDS))
         names: dict[int, str] = dict(conn.execute("SELECT code, value FROM idx_values"))
+        per_field = np.array([row[width:] for row in rows], dtype=np.int32)
         return cls(
             generation=generation,
             rowids=np.array(columns[0], dtype=np.int64),
             id_rank=_ranks(columns[1]),
             title_rank=_ranks(columns[2]),
-            lengths=np.array(columns[4], dtype=np.float64),
+            lengths=per_field.reshape(len(rows), len(TEXT_FIELDS)),
             keywords=_keyword_columns(columns[3], names),
-            dates={name: np.array([date_number(d) or 0 for d in columns[5 + i]], dtype=np.int64)
+            dates={name: np.array([date_number(d) or 0 for d in columns[4 + i]], dtype=np.int64)
                    for i, name in enumerate(DATE_FIELDS)},
         )
+
+    def text(self, conn: sqlite3.Connection) -> TermStream:
+        """The term postings, built on the first text search: a search with filters only (a
+        list page, a feed) does not wait for them. ``conn`` must be in the read transaction
+        these columns were loaded for."""
+        with self._text_lock:
+            if self._text is None:
+                rows = conn.execute("SELECT terms FROM idx_docs ORDER BY rowid")
+                blobs = [row[0] for row in rows]
+                self._text = TermStream.build(blobs, self.lengths)
+            return self._text
 
     def positions(self, rowids: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.rowids, rowids)

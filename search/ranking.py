@@ -1,16 +1,23 @@
-"""Text matching and relevance for the SQLite backend.
+"""Text matching and relevance for the SQLite backend: Elasticsearch's scores, to the bit.
 
-FTS5 decides which documents match (phrases, AND, OR, exclusions). Relevance is BM25 computed
-with numpy over the in-memory columns: for each phrase, its inverse document frequency times a
-saturated, length-normalised "term frequency" that is the sum of the boosts of the fields the
-phrase occurs in (title 3, keywords 2, body 1). FTS5's own ``bm25()`` is exact but costs
-about 1.4 µs a matching row, 140 ms for a word found in every record; these few set lookups and
-vector operations cost a fraction of that, whatever the number of matches.
+FTS5 decides which documents match (phrases, AND, OR, exclusions). The scores are those the
+Elasticsearch query of ``search.es_backend`` gives, so both backends list the same records in
+the same order:
 
-As in FTS5's bm25, a phrase found in more than half of all records gets a floor idf of 1e-6:
-it barely ranks. Its field frequencies are only looked up for result sets small enough to be
-worth it; a query made only of such words over many records is ordered by the tie-breakers
-(newest first).
+- a phrase is a ``multi_match`` of type ``phrase`` over the text fields with their boosts: the
+  best of its per-field scores (a dis_max without tie breaker), not their sum;
+- the phrases of an OR group are summed (bool ``should``), and so are the groups (``must``);
+- each per-field score is BM25 as Elasticsearch configures Lucene (``LegacyBM25Similarity``:
+  k1 1.2, b 0.75 and (k1 + 1) in the weight) with that field's statistics: the documents that
+  have the field, their average length, the documents holding each term in it; a phrase's idf is
+  the sum of its terms' idfs and its frequency the number of times it occurs in the field;
+- a field's length is rounded as Lucene stores it (one byte, ``SmallFloat.intToByte4``: exact
+  below 40 terms, then coarser), and the arithmetic is float32 in Lucene's order, so equal
+  scores are equal on both backends and ties are broken alike (newest first, then id).
+
+Frequencies and the documents holding a term come from the term postings of the in-memory
+columns (``search.columns.TermStream``), so a search costs in proportion to the occurrences of
+its terms; the statistics of each term and the field lengths' norms are kept for the generation.
 """
 
 from __future__ import annotations
@@ -21,14 +28,14 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from search.columns import Columns
+from search.columns import Columns, TermStream
 from search.fields import TEXT_FIELDS
 from search.query import ParsedQuery
 
-K1, B = 1.2, 0.75
-IDF_FLOOR = 1e-6
-COMMON_SHARE = 0.5
-COMMON_SCORED_UP_TO = 20_000
+F32 = np.float32
+K1, B = F32(1.2), F32(0.75)
+BOOSTS = [F32(boost) for boost in TEXT_FIELDS.values()]
+CACHED_TERMS = 50_000
 
 
 def fts_phrase(terms: tuple[str, ...]) -> str:
@@ -43,11 +50,11 @@ def fts_query(groups: Iterable[Iterable[tuple[str, ...]]]) -> str:
 def match(conn: sqlite3.Connection, cols: Columns, parsed: ParsedQuery
           ) -> tuple[np.ndarray, np.ndarray]:
     """Documents matching the text (all when there is none), and their relevance scores."""
-    scores = np.zeros(cols.size, dtype=np.float64)
+    scores = np.zeros(cols.size, dtype=F32)
     if parsed.groups:
         mask = _mask(conn, cols, fts_query(parsed.groups))
         if mask.any():
-            _score(conn, cols, parsed, mask, scores)
+            scores = _scores(conn, cols, parsed.groups)
     else:
         mask = np.ones(cols.size, dtype=bool)
     if parsed.excluded:
@@ -69,34 +76,119 @@ def _mask(conn: sqlite3.Connection, cols: Columns, query: str) -> np.ndarray:
     return mask
 
 
-def _count(conn: sqlite3.Connection, query: str) -> int:
-    sql = "SELECT count(*) FROM idx_fts WHERE idx_fts MATCH ?"
-    return conn.execute(sql, (query,)).fetchone()[0]
+# --- scores ------------------------------------------------------------------------------------
+
+def _scores(conn: sqlite3.Connection, cols: Columns,
+            groups: tuple[tuple[tuple[str, ...], ...], ...]) -> np.ndarray:
+    """Lucene sums the clauses of a bool query in double precision and returns a float."""
+    text = cols.text(conn)
+    phrases = {p: _phrase_scores(conn, cols, text, p) for g in groups for p in g}
+    total = np.zeros(cols.size, dtype=np.float64)
+    for group in groups:
+        total += sum((phrases[p].astype(np.float64) for p in group), start=0.0).astype(F32)
+    return total.astype(F32)
 
 
-def _score(conn: sqlite3.Connection, cols: Columns, parsed: ParsedQuery, mask: np.ndarray,
-           scores: np.ndarray) -> None:
-    phrases = list(dict.fromkeys(p for group in parsed.groups for p in group))
-    query = fts_query(parsed.groups)
-    norm = K1 * (1 - B + B * cols.lengths / max(cols.lengths.mean(), 1.0))
-    for phrase in phrases:
-        found = int(mask.sum()) if len(phrases) == 1 else _count(conn, fts_phrase(phrase))
-        common = found > COMMON_SHARE * cols.size
-        if found == 0 or (common and found > COMMON_SCORED_UP_TO):
-            continue
-        idf = max(math.log((cols.size - found + 0.5) / (found + 0.5)), IDF_FLOOR)
-        tf = _field_frequency(conn, cols, phrase, query)
-        scores += idf * tf * (K1 + 1) / (tf + norm)
+def _phrase_scores(conn: sqlite3.Connection, cols: Columns, text: TermStream,
+                   phrase: tuple[str, ...]) -> np.ndarray:
+    """Per document, the best of the phrase's per-field BM25 scores (0 where it is absent)."""
+    stats = [_term_stats(conn, text, t) for t in phrase]
+    slots, freqs = _frequencies(text, [term_id for term_id, _ in stats])
+    best = np.zeros(cols.size, dtype=F32)
+    if not len(slots):
+        return best
+    norms, norm_inverse, counts = _field_stats(cols, text)
+    weights = np.array([boost * (F32(1) + K1) * _idf(counts[f], [df[f] for _, df in stats])
+                        for f, boost in enumerate(BOOSTS)], dtype=F32)
+    docs, fields = np.divmod(slots, len(BOOSTS))
+    weight = weights[fields]
+    score = weight - weight / (F32(1) + freqs.astype(F32) * norm_inverse[fields, norms[slots]])
+    # The slots are sorted, so each document's fields are neighbours: the best of each run.
+    first = np.flatnonzero(np.diff(docs, prepend=-1))
+    best[docs[first]] = np.maximum.reduceat(score, first)
+    return best
 
 
-def _field_frequency(conn: sqlite3.Connection, cols: Columns, phrase: tuple[str, ...],
-                     query: str) -> np.ndarray:
-    """Per matching document, the summed boosts of the fields that contain the phrase.
+def _frequencies(text: TermStream, term_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The (document, field) slots holding the phrase, ascending, and how often each does."""
+    positions, slots = text.postings(term_ids[0])
+    for offset, term_id in enumerate(term_ids[1:], start=1):
+        following, _ = text.postings(term_id)
+        if not len(following) or not len(positions):
+            return slots[:0], slots[:0]
+        at = np.minimum(np.searchsorted(following, positions + offset), len(following) - 1)
+        found = following[at] == positions + offset
+        positions, slots = positions[found], slots[found]
+    return _runs(slots)
 
-    ANDed with the whole query, so FTS5 only walks the phrase where the query matched.
-    """
-    tf = np.zeros(cols.size, dtype=np.float64)
-    for field, boost in TEXT_FIELDS.items():
-        in_field = f"{field} : {fts_phrase(phrase)} AND ({query})"
-        tf[cols.positions(_rowids(conn, in_field))] += boost
-    return tf
+
+def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a sorted array and how many times each occurs."""
+    first = np.flatnonzero(np.diff(values, prepend=-1))
+    return values[first], np.diff(first, append=len(values))
+
+
+def _idf(count: int, doc_freqs: list[int]) -> np.float32:
+    """Lucene's idf, per term in float32; a phrase's is their sum in double, as a float."""
+    if not count or not all(doc_freqs):
+        return F32(0)  # the phrase is in no document's field: nothing to weigh
+    return F32(sum(float(F32(math.log(1 + (count - n + 0.5) / (n + 0.5)))) for n in doc_freqs))
+
+
+def _term_stats(conn: sqlite3.Connection, text: TermStream, term: str
+                ) -> tuple[int, np.ndarray]:
+    """A term's id (-1 when unknown) and the number of documents holding it in each field."""
+    cache = text.cache.setdefault("terms", {})
+    if (stats := cache.get(term)) is None:
+        row = conn.execute("SELECT id FROM idx_terms WHERE term = ?", (term,)).fetchone()
+        term_id = row[0] if row else -1
+        slots, _ = _runs(text.postings(term_id)[1])
+        stats = (term_id, np.bincount(slots % len(BOOSTS), minlength=len(BOOSTS)))
+        if len(cache) >= CACHED_TERMS:
+            cache.clear()
+        cache[term] = stats
+    return stats
+
+
+# --- field lengths, as Lucene stores and reads them ---------------------------------------------
+
+def _int4(value: int) -> int:
+    """SmallFloat.longToInt4: a 4-bit mantissa with its shift."""
+    bits = value.bit_length()
+    if bits < 4:
+        return value
+    shift = bits - 4
+    return ((value >> shift) & 0x07) | ((shift + 1) << 3)
+
+
+def _from_int4(code: int) -> int:
+    bits, shift = code & 0x07, (code >> 3) - 1
+    return bits if shift == -1 else (bits | 0x08) << shift
+
+
+_FREE = 255 - _int4(2**31 - 1)  # lengths below this are stored exactly (24)
+# The length each of the 256 norm bytes stands for (SmallFloat.byte4ToInt), ascending.
+LENGTH_TABLE = np.array([b if b < _FREE else _FREE + _from_int4(b - _FREE) for b in range(256)],
+                        dtype=np.int64)
+
+
+def norm_bytes(lengths: np.ndarray) -> np.ndarray:
+    """SmallFloat.intToByte4 of each length: the largest stored length not above it."""
+    return (np.searchsorted(LENGTH_TABLE, lengths, side="right") - 1).astype(np.uint8)
+
+
+def _field_stats(cols: Columns, text: TermStream) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Per slot, the norm byte of the field's length; per field, the inverse of BM25's length
+    normalisation for each byte (Lucene's cache, in float32 in its order) and the number of
+    documents that have the field (Lucene's docCount: at least one term in it)."""
+    if (cached := text.cache.get("fields")) is None:
+        lengths = cols.lengths
+        norm_inverse, counts = [], []
+        for f in range(lengths.shape[1]):
+            counts.append(count := int((lengths[:, f] > 0).sum()))
+            average = F32(int(lengths[:, f].sum()) / count) if count else F32(1)
+            table = B * LENGTH_TABLE.astype(F32) / average
+            norm_inverse.append(F32(1) / (K1 * ((F32(1) - B) + table)))
+        cached = (norm_bytes(lengths).ravel(), np.array(norm_inverse, dtype=F32), counts)
+        text.cache["fields"] = cached
+    return cached

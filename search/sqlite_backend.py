@@ -31,11 +31,11 @@ from search.query import Hit, Range, SearchRequest, SearchResult, Term, parse_te
 from search.ranking import match
 
 # The on-disk layout of this backend; a change of it or of the field model rebuilds the index.
-SCHEMA_VERSION = f"{MAPPING_VERSION}.2"
+SCHEMA_VERSION = f"{MAPPING_VERSION}.3"
 _TOKENIZER = "unicode61 remove_diacritics 0 tokenchars '.,'''"
 _TEXT = list(TEXT_FIELDS)
 _DOC_COLUMNS = ["id", "kind", "record", "text", *_TEXT, *(f"{n}_len" for n in _TEXT), "kw",
-                "title_sort", *DATE_FIELDS]
+                "terms", "title_sort", *DATE_FIELDS]
 _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS idx_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS idx_values (code INTEGER PRIMARY KEY, field TEXT NOT NULL, "
@@ -44,9 +44,13 @@ _SCHEMA = [
     f"kind TEXT NOT NULL, record TEXT NOT NULL, text TEXT NOT NULL, "
     f"{', '.join(f'{n} TEXT NOT NULL' for n in _TEXT)}, "
     f"{', '.join(f'{n}_len INTEGER NOT NULL' for n in _TEXT)}, kw BLOB NOT NULL, "
-    f"title_sort TEXT NOT NULL, {', '.join(f'{n} TEXT' for n in DATE_FIELDS)})",
+    f"terms BLOB NOT NULL, title_sort TEXT NOT NULL, "
+    f"{', '.join(f'{n} TEXT' for n in DATE_FIELDS)})",
     f"CREATE VIRTUAL TABLE IF NOT EXISTS idx_fts USING fts5({', '.join(_TEXT)}, "
     f"content='idx_docs', content_rowid='rowid', tokenize=\"{_TOKENIZER}\")",
+    # Analysed terms as integers: idx_docs.terms holds each document's text as their ids, from
+    # which the ranking builds its postings (search.columns.TermStream).
+    "CREATE TABLE IF NOT EXISTS idx_terms (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE)",
 ]
 _WRITE_DOC = (
     f"INSERT INTO idx_docs ({', '.join(_DOC_COLUMNS)}) "
@@ -137,9 +141,9 @@ class SqliteBackend(SearchBackend):
         rows, then index every row of the batch in one statement."""
         written = 0
         with self._write() as conn:
-            codes = _Codes(conn)
+            codes, terms = _Codes(conn), _TermIds(conn)
             for batch in _batches(docs, 500):
-                rows = [_doc_row(d, codes) for d in batch]
+                rows = _doc_rows(batch, codes, terms)
                 marks = ", ".join("?" for _ in rows)
                 ids = [row[0] for row in rows]
                 old = conn.execute(f"SELECT rowid, {_FTS_COLUMNS} FROM idx_docs "
@@ -172,12 +176,13 @@ class SqliteBackend(SearchBackend):
         with self._write() as conn:
             _drop_tables(conn)
             _create_tables(conn)
-            codes = _Codes(conn, fresh=True)
+            codes, terms = _Codes(conn, fresh=True), _TermIds(conn, fresh=True)
             written = 0
             for batch in _batches(docs, 2000):
-                conn.executemany(_WRITE_DOC, [_doc_row(d, codes) for d in batch])
+                conn.executemany(_WRITE_DOC, _doc_rows(batch, codes, terms))
                 written += len(batch)
             codes.flush()
+            terms.flush()
             conn.execute("INSERT INTO idx_fts (idx_fts) VALUES ('rebuild')")
         return written
 
@@ -268,11 +273,49 @@ class _Codes:
                                   ((code, f, v) for (f, v), code in self.known.items()))
 
 
+class _TermIds:
+    """Integer ids of analysed terms, kept in idx_terms; new terms get the next free ids.
+
+    For a fresh table (a rebuild) ids are numbered here and written in one batch at the end.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, fresh: bool = False) -> None:
+        self.conn, self.fresh = conn, fresh
+        self.known: dict[str, int] = {}
+
+    def learn(self, analysed: Iterable[list[str]]) -> None:
+        known = self.known
+        new = list(dict.fromkeys(t for terms in analysed for t in terms if t not in known))
+        if self.fresh:
+            known.update(zip(new, range(len(known) + 1, len(known) + 1 + len(new)), strict=True))
+            return
+        self.conn.executemany("INSERT OR IGNORE INTO idx_terms (term) VALUES (?)",
+                              ((t,) for t in new))
+        for chunk in _batches(new, 500):
+            marks = ", ".join("?" for _ in chunk)
+            known.update(self.conn.execute(
+                f"SELECT term, id FROM idx_terms WHERE term IN ({marks})", chunk))
+
+    def encode(self, analysed: list[list[str]]) -> bytes:
+        known = self.known
+        return array("i", [known[t] for terms in analysed for t in terms]).tobytes()
+
+    def flush(self) -> None:
+        if self.fresh:
+            self.conn.executemany("INSERT INTO idx_terms VALUES (?, ?)",
+                                  ((code, t) for t, code in self.known.items()))
+
+
 _FIELD_INDEX = {name: i for i, name in enumerate(KEYWORD_FIELDS)}
 
 
-def _doc_row(doc: Document, codes: _Codes) -> tuple:
-    analysed = [tokens(doc.text.get(name, "")) for name in _TEXT]
+def _doc_rows(batch: list[Document], codes: _Codes, terms: _TermIds) -> list[tuple]:
+    analysed = [[tokens(d.text.get(name, "")) for name in _TEXT] for d in batch]
+    terms.learn(field for fields in analysed for field in fields)
+    return [_doc_row(d, a, codes, terms.encode(a)) for d, a in zip(batch, analysed, strict=True)]
+
+
+def _doc_row(doc: Document, analysed: list[list[str]], codes: _Codes, term_ids: bytes) -> tuple:
     known = codes.known  # looked up inline: this loop runs a million times in a rebuild
     flat = [_FIELD_INDEX["kind"], codes("kind", doc.kind)]
     for name, values in doc.keywords.items():
@@ -289,6 +332,7 @@ def _doc_row(doc: Document, codes: _Codes) -> tuple:
         *(" ".join(terms) for terms in analysed),
         *(len(terms) for terms in analysed),
         pairs.tobytes(),
+        term_ids,
         doc.title_sort,
         *(doc.dates.get(name) for name in DATE_FIELDS),
     )
@@ -317,7 +361,7 @@ def _create_tables(conn: sqlite3.Connection) -> None:
 
 
 def _drop_tables(conn: sqlite3.Connection) -> None:
-    for table in ("idx_fts", "idx_docs", "idx_values"):
+    for table in ("idx_fts", "idx_docs", "idx_values", "idx_terms"):
         conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
