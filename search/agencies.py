@@ -8,6 +8,7 @@ carries the records it was counted from.
 from __future__ import annotations
 
 import csv
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -15,11 +16,15 @@ from functools import lru_cache
 from pathlib import Path
 
 from search.analysis import fold
-from search.markets import MARKETS, markets_for
+from search.markets import MARKETS, UNION_MEMBERS, markets_for, members_of
 from search.matcher import Knowledge
 from search.recognition import apart, covers, in_effect, parties, recognises, sides
 
 CATEGORIES_CSV = Path(__file__).with_name("data") / "iecee_categories.csv"
+GROUPS_JSON = Path(__file__).with_name("data") / "country_groups.json"
+# The groups the coverage matrix is arranged by, in the order a country is placed under the
+# first it belongs to: the unions (search.markets), then the groups of country_groups.json.
+GROUPS = ("EU", "EAEU", "GCC", "ASEAN", "RCEP", "BRI")
 ARRANGEMENT_TYPES = ("multilateral", "regional", "bilateral", "fta-chapter", "peer")
 ROLES = ("member_body", "ncb", "cbtl", "iecex_cb", "iecex_extl", "accreditation_body",
          "iaf_mla_signatory", "ilac_mra_signatory", "designated_cab", "notified_body",
@@ -85,9 +90,21 @@ def iecee(kb: Knowledge) -> dict:
         "categories": [{"code": c, "name": category_names().get(c, {}).get("name_en", c),
                         "name_zh": category_names().get(c, {}).get("name_zh")}
                        for c in categories],
-        "matrix": {row["country"]: {c: ("yes" if c in row["categories"] else "unknown")
-                                    for c in categories} for row in countries},
+        "matrix": {row["country"]: {c: category_state(row, c) for c in categories}
+                   for row in countries},
     }
+
+
+def category_state(row: dict, code: str) -> str:
+    """What is known of a member country and one category: "yes" (a source names it for the
+    country or one of its NCBs); "not_listed" (every NCB's categories are known and none is
+    this one); "unknown" (an NCB whose categories no source names); "no_ncb" (a member with no
+    NCB in the records)."""
+    if code in row["categories"]:
+        return "yes"
+    if not row["ncbs"]:
+        return "no_ncb"
+    return "not_listed" if all(b["categories"] for b in row["ncbs"]) else "unknown"
 
 
 def accepted_categories(party: dict, ncbs: list[dict]) -> list[str]:
@@ -156,6 +173,60 @@ def _coverage_matrix(kb: Knowledge, sector: str, countries: tuple[str, ...]) -> 
             "pairs_covered": covered,
             "pairs": sum(1 for e in countries for m in countries
                          if not set(markets_for(e)) & set(markets_for(m)))}
+
+
+@lru_cache(maxsize=1)
+def country_groups() -> dict[str, tuple[str, ...]]:
+    """Each group's members: a union (itself first, then its member states) and the groups
+    of search/data/country_groups.json, each with the official page that lists them."""
+    listed = json.loads(GROUPS_JSON.read_text(encoding="utf-8"))["groups"]
+    found = {u: (u, *sorted(members)) for u, members in UNION_MEMBERS.items()}
+    found |= {g["id"]: tuple(g["members"]) for g in listed}
+    return {g: found[g] for g in GROUPS}
+
+
+def group_markets(group: str | None) -> tuple[str, ...]:
+    """The markets of a group (all markets for none), in the order of MARKETS."""
+    if not group:
+        return MARKETS
+    members = set(country_groups()[group])
+    return tuple(m for m in MARKETS if m in members)
+
+
+def matrix_blocks(countries: list[str]) -> list[dict]:
+    """The countries in blocks, each under the first group it belongs to, the others last
+    (group None): the rows and columns of the matrix, grouped."""
+    groups = country_groups()
+    blocks: dict[str | None, list[str]] = {g: [] for g in (*GROUPS, None)}
+    for c in countries:
+        blocks[next((g for g in GROUPS if c in groups[g]), None)].append(c)
+    return [{"group": g, "countries": cs} for g, cs in blocks.items() if cs]
+
+
+def route_detail(kb: Knowledge, exporter: str, market: str, sector: str) -> dict:
+    """Why a cell of the coverage matrix is filled: each arrangement that lets a result from
+    the exporter be used in the market for the sector, with the parties standing for each side
+    (since when, in which role) and each side's bodies that take part in it."""
+    found = sorted((a for a in kb.arrangements.values() if route(a, exporter, market, sector)),
+                   key=lambda a: a["id"])
+    return {"from": exporter, "to": market, "sector": sector,
+            "arrangements": [_route_arrangement(kb, a, exporter, market) for a in found]}
+
+
+def _route_arrangement(kb: Knowledge, a: dict, exporter: str, market: str) -> dict:
+    def side(country: str) -> dict:
+        standing = sides(a, country)
+        return {"parties": [p for p in a.get("parties", []) if p.get("country") in standing],
+                "bodies": _taking_part(kb, a["id"], {country, *members_of(country)})}
+    return {**arrangement_brief(a), "status": a.get("status"), "signed": a.get("signed"),
+            "in_force": a.get("in_force"), "effect": a.get("effect", ""),
+            "exporter": side(exporter), "market": side(market)}
+
+
+def _taking_part(kb: Knowledge, arrangement_id: str, countries: set[str]) -> list[dict]:
+    return sorted((_brief(b) for b in kb.bodies if b["country"] in countries
+                   and arrangement_id in b.get("arrangements", [])),
+                  key=lambda b: b["name"].casefold())
 
 
 # --- bodies ----------------------------------------------------------------------------------

@@ -150,6 +150,59 @@ def test_matrix_knows_the_well_known_routes(client):
     assert "iecee-cb" in cells["DE"]["CN"]
 
 
+def test_every_covered_cell_links_to_its_explanation(client, records):
+    """A cell is a link (keyboard, phone) to the explanation of its route: the arrangements
+    the JSON cell names, with the parties standing for both sides and the bodies of each."""
+    page = client.get("/arrangements?sector=electrical_safety").get_data(as_text=True)
+    cells = client.get("/api/v1/arrangements?sector=electrical_safety").get_json()["matrix"][
+        "cells"]
+    links = re.findall(r'<a href="/arrangements\?sector=electrical_safety&amp;from=(\w+)&amp;'
+                       r'to=(\w+)#route"[^>]*>(\d+)</a>', page)
+    assert len(links) == sum(1 for row in cells.values() for ids in row.values() if ids)
+    assert all(int(n) == len(cells[e][m]) for e, m, n in links)
+    route = client.get("/api/v1/arrangements?sector=electrical_safety&from=CN&to=KR").get_json()[
+        "route"]
+    assert [a["id"] for a in route["arrangements"]] == cells["CN"]["KR"]
+    cb = next(a for a in route["arrangements"] if a["id"] == "iecee-cb")
+    assert [p["country"] for p in cb["exporter"]["parties"]] == ["CN"]
+    assert {b["id"] for b in cb["market"]["bodies"]} == {
+        b["id"] for b in _kind(records, "body")
+        if b["country"] == "KR" and "iecee-cb" in b.get("arrangements", [])}
+    html = client.get("/arrangements?sector=electrical_safety&from=CN&to=KR").get_data(
+        as_text=True)
+    explained = html[html.index('id="route"'):html.index("</section>", html.index('id="route"'))]
+    assert "IECEE CB Scheme" in explained and "Korea Testing Laboratory" in explained
+
+
+def test_matrix_rows_and_columns_come_in_groups(client, records):
+    data = client.get("/api/v1/arrangements").get_json()
+    blocks = {b["group"]: b["countries"] for b in data["blocks"]}
+    assert list(blocks) == ["EU", "EAEU", "GCC", "ASEAN", "RCEP", "BRI", None]
+    assert sorted(c for cs in blocks.values() for c in cs) == sorted(MARKETS)
+    assert blocks["EU"][0] == "EU" and set(blocks["EU"]) == {"EU"} | (
+        set(MARKETS) & UNION_MEMBERS["EU"])
+    # RCEP and ASEAN as the knowledge base's own records name their parties.
+    arrangement = {a["id"]: a for a in _kind(records, "arrangement")}
+    rcep = {p["country"] for p in arrangement["rcep-ch6"]["parties"]} & set(MARKETS)
+    asean = {p["country"] for p in arrangement["asean-ee-mra"]["parties"]}
+    assert set(blocks["ASEAN"]) == asean & set(MARKETS)
+    assert set(blocks["RCEP"]) == rcep - asean
+    chosen = client.get("/api/v1/arrangements?group=RCEP").get_json()
+    assert chosen["blocks"] == [{"group": "RCEP", "countries": chosen["blocks"][0]["countries"]}]
+    assert set(chosen["blocks"][0]["countries"]) == set(chosen["matrix"]["countries"]) == rcep
+    page = client.get("/arrangements?group=RCEP").get_data(as_text=True)
+    assert '<th scope="rowgroup"' in page and '<th scope="colgroup"' in page
+    assert client.get("/arrangements?group=NATO").status_code == 400
+
+
+def test_matrix_rows_follow_the_readers_order_of_names(client):
+    """Sorted by the names in the page's language, not by code: in French the Emirates
+    (Émirats arabes unis) sort among the E's, accent set aside."""
+    blocks = client.get("/api/v1/arrangements?lang=fr").get_json()["blocks"]
+    gcc = next(b["countries"] for b in blocks if b["group"] == "GCC")
+    assert gcc == ["GCC", "SA", "BH", "AE", "KW", "OM", "QA"]
+
+
 # --- indicators, recomputed -----------------------------------------------------------------
 
 def _expected_indicators(records, country) -> dict:
@@ -207,9 +260,46 @@ def test_iecee_lists_members_with_their_bodies_and_unknown_categories(client, re
                 and "ncb" in b["roles"]}
     assert {b["id"] for b in cn["ncbs"]} == expected
     values = {v for row in data["matrix"].values() for v in row.values()}
-    assert values <= {"yes", "unknown"}
+    assert values == {"yes", "not_listed", "unknown", "no_ncb"}
     page = client.get("/iecee").get_data(as_text=True)
     assert "does not mean “no”" in page
+
+
+def test_iecee_matrix_shows_what_is_known_of_each_country(client, records):
+    """A cell says "yes" only where a source names the category; a country whose NCBs all
+    have known categories shows the others as not listed; an NCB without known categories
+    leaves its country unknown; a member with no NCB says so."""
+    data = client.get("/api/v1/iecee").get_json()
+    ncbs: dict[str, list[dict]] = {}
+    for b in _kind(records, "body"):
+        if "ncb" in b["roles"]:
+            ncbs.setdefault(b["country"], []).append(b)
+    for row in data["countries"]:
+        mine = ncbs.get(row["country"], [])
+        for code, state in data["matrix"][row["country"]].items():
+            known = [set(b.get("categories", [])) - {"unknown"} for b in mine]
+            if code in row["categories"]:
+                assert state == "yes"
+            elif not mine:
+                assert state == "no_ncb"
+            else:
+                assert state == ("not_listed" if all(known) else "unknown"), row["country"]
+    page = client.get("/iecee?lang=en").get_data(as_text=True)
+    matrix = page[page.index('class="data matrix iecee-matrix"'):]
+    assert "Switches and automatic controls for electrical household appliances" in page
+    assert "not given in English" not in page  # the data file's editorial note
+    assert "NCB known, its categories not known" in matrix
+    assert "Member, no NCB in our data" in matrix
+
+
+def test_iecee_rows_follow_the_readers_order_of_names(client):
+    page = client.get("/iecee?lang=fr").get_data(as_text=True)
+    matrix = page[page.index('class="data matrix iecee-matrix"'):]
+    rows = re.findall(r'<th scope="row"><a href="/countries/(\w+)">([^<]+)</a>', matrix)
+    names = [n for _, n in rows]
+    # "États-Unis" among the E's (accent set aside), not after "Viêt Nam" as code points put it.
+    assert names.index("Espagne") < names.index("États-Unis") < names.index("Finlande")
+    assert [c for c, _ in rows] != sorted(c for c, _ in rows)  # not by code
 
 
 # --- bodies --------------------------------------------------------------------------------

@@ -664,7 +664,8 @@ class Iecee(Schema):
     countries = many(IeceeCountry)
     categories = many(Category)
     matrix = mapping(fields.Dict(keys=fields.Str(), values=fields.Str(
-        metadata={"enum": ["yes", "unknown"]})), _l("Country → category → yes or unknown."))
+        metadata={"enum": ["yes", "not_listed", "unknown", "no_ncb"]})), _l(
+        "Country → category → yes, not_listed, unknown or no_ncb."))
 
 
 class Party(Schema):
@@ -696,10 +697,40 @@ class Matrix(Schema):
     pairs = whole()
 
 
+class Block(Schema):
+    group = maybe()
+    countries = texts()
+
+
+class RouteSide(Schema):
+    parties = many(Party)
+    bodies = many(BodyBrief)
+
+
+class RouteArrangement(ArrangementBrief):
+    status = maybe()
+    signed = maybe()
+    in_force = maybe()
+    effect = string()
+    exporter = one(RouteSide)
+    market = one(RouteSide)
+
+
+class Route(Schema):
+    from_ = string(data_key="from")
+    to = string()
+    sector = string()
+    arrangements = many(RouteArrangement)
+
+
 class Arrangements(Schema):
     items = many(ArrangementRow)
     sectors = texts()
+    groups = texts()
+    group = maybe()
+    blocks = many(Block)
     matrix = one(Matrix)
+    route = one(Route, nullable=True)
 
 
 class BodyRow(BodyBrief):

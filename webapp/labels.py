@@ -218,6 +218,41 @@ FIGURE_LABELS = {
     "iaf_mla_economies": _l("Economies with an IAF MLA signatory"),
     "ilac_mra_economies": _l("Economies with an ILAC MRA signatory"),
 }
+# IECEE CB Scheme product categories (search/data/iecee_categories.csv and the categories the
+# records name), as the IECEE names them in English.
+IECEE_CATEGORY_LABELS = {
+    "BATT": _l("Batteries"),
+    "CABL": _l("Cables and cords"),
+    "CAP": _l("Capacitors as components"),
+    "CONT": _l("Switches and automatic controls for electrical household appliances"),
+    "E3": _l("Energy efficiency"),
+    "EMC": _l("Electromagnetic compatibility"),
+    "HOUS": _l("Household and similar equipment"),
+    "HSTS": _l("Hazardous substances"),
+    "INST": _l("Installation accessories and connection devices"),
+    "LITE": _l("Lighting"),
+    "MEAS": _l("Measuring instruments"),
+    "MED": _l("Electrical equipment for medical use"),
+    "MISC": _l("Miscellaneous"),
+    "OFF": _l("IT and office equipment"),
+    "POW": _l("Low voltage, high power switching equipment"),
+    "PROT": _l("Installation protective equipment"),
+    "PV": _l("Photovoltaics"),
+    "SAFE": _l("Safety transformers and similar equipment"),
+    "TOOL": _l("Portable tools"),
+    "TRON": _l("Electronics, entertainment"),
+}
+# What is known of a member country and a category in the IECEE matrix
+# (search.agencies.category_state).
+CATEGORY_STATES = {
+    "yes": _l("Accepted"),
+    "not_listed": _l("Not among the known categories"),
+    "unknown": _l("NCB known, its categories not known"),
+    "no_ncb": _l("Member, no NCB in our data"),
+}
+# The groups the coverage matrix is arranged by (search.agencies.GROUPS); unions are named as
+# countries are (webapp.i18n.country_name).
+GROUP_LABELS = {"ASEAN": _l("ASEAN"), "RCEP": _l("RCEP"), "BRI": _l("Belt and Road")}
 POWER_LABELS = {"mains": _l("mains"), "dc": _l("external DC or USB supply"),
                 "battery": _l("battery"), "none": _l("not electric")}
 
@@ -383,6 +418,22 @@ def value_label(field: str, value: object) -> str | None:
     """The label of a coded value, or None when the value is free text."""
     label = VALUE_LABELS.get(field, {}).get(value) if isinstance(value, str) else None
     return str(label) if label is not None else None
+
+
+def category_label(code: str) -> str:
+    """An IECEE category's name in the reader's language (the code where none is known)."""
+    return str(IECEE_CATEGORY_LABELS.get(code, code))
+
+
+def group_label(group: str | None) -> str:
+    """A group of countries by name; no group is the markets of none of them."""
+    if not group:
+        return str(_l("Other markets"))
+    if group in GROUP_LABELS:
+        return str(GROUP_LABELS[group])
+    from webapp.i18n import country_name
+
+    return country_name(group)
 
 
 def attribute_name(name: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import replace
 
 from flask import url_for
@@ -13,6 +14,21 @@ from webapp.extensions import marketpass
 from webapp.i18n import country_name
 from webapp.knowledge import widen
 from webapp.labels import kind_label, record_title
+
+
+def name_key(name: str) -> tuple[str, str]:
+    """A sort key for names in the reader's language without ICU (PyICU is not installed):
+    accents and other marks set aside, then case, so "Émirats" sorts with "Egypte" and "إ"
+    with "ا"; scripts without such marks (Chinese) sort by code point."""
+    folded = name.casefold()
+    base = "".join(c for c in unicodedata.normalize("NFKD", folded)
+                   if not unicodedata.combining(c))
+    return base, folded
+
+
+def by_name(codes, name) -> list[str]:
+    """Country codes in the reader's order of their names (``name`` gives a code's name)."""
+    return sorted(codes, key=lambda c: name_key(name(c)))
 
 
 def record_url(record_id: str) -> str:

@@ -5,19 +5,22 @@ records held in memory (``webapp.views.match.knowledge``)."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import BadRequest
 
 from search import agencies
 from search.coverage import curated_headers
-from search.markets import MARKETS, markets_for, members_of
+from search.markets import MARKETS, UNION_MEMBERS, markets_for, members_of
 from search.notifications import LISTED
 from search.query import Range, SearchRequest, Term
 from webapp import charts, tracker
 from webapp.extensions import marketpass
 from webapp.i18n import country_name
 from webapp.knowledge import knowledge
-from webapp.labels import PRODUCT_GROUP_LABELS
+from webapp.labels import CATEGORY_STATES, PRODUCT_GROUP_LABELS, category_label, group_label
 from webapp.params import body_query, country_code, matrix_sector
+from webapp.present import by_name, name_key
 
 bp = Blueprint("agencies", __name__)
 SECTOR_LABELS = {**PRODUCT_GROUP_LABELS,
@@ -31,11 +34,43 @@ def _iecee() -> dict:
     return agencies.iecee(knowledge())
 
 
+def _group(value: str | None) -> str | None:
+    if value and value not in agencies.GROUPS:
+        raise BadRequest(_("Unknown group “%(value)s”; choose from: %(allowed)s.", value=value,
+                           allowed=", ".join(agencies.GROUPS)))
+    return value or None
+
+
+def _in_order(codes) -> list[str]:
+    """A union before its members, then the reader's order of the names."""
+    return sorted(codes, key=lambda c: (c not in UNION_MEMBERS, name_key(country_name(c))))
+
+
+def _blocks(group: str | None) -> list[dict]:
+    """The matrix's rows and columns: a chosen group's markets, or every market under the
+    first group it belongs to, each block in the reader's order."""
+    markets = agencies.group_markets(group)
+    blocks = [{"group": group, "countries": list(markets)}] if group else \
+        agencies.matrix_blocks(list(markets))
+    return [{**b, "countries": _in_order(b["countries"])} for b in blocks]
+
+
+def _route(kb, sector: str) -> dict | None:
+    """The explanation of one cell, when the reader chose one (``from`` and ``to``)."""
+    exporter, market = request.args.get("from"), request.args.get("to")
+    if not (exporter and market):
+        return None
+    return agencies.route_detail(kb, country_code(exporter), country_code(market), sector)
+
+
 def _arrangements() -> dict:
     sector = matrix_sector(request.args)
+    group = _group(request.args.get("group"))
     kb = knowledge()
     return {"items": agencies.arrangements(kb), "sectors": list(agencies.SECTORS),
-            "matrix": agencies.coverage_matrix(kb, sector)}
+            "groups": list(agencies.GROUPS), "group": group, "blocks": _blocks(group),
+            "matrix": agencies.coverage_matrix(kb, sector, agencies.group_markets(group)),
+            "route": _route(kb, sector)}
 
 
 def _bodies() -> dict:
@@ -83,7 +118,10 @@ def _country(code: str) -> dict:
 
 @bp.get("/iecee")
 def iecee() -> str:
-    return render_template("iecee.html", data=_iecee())
+    data = _iecee()
+    rows = sorted(data["countries"], key=lambda r: name_key(country_name(r["country"])))
+    return render_template("iecee.html", data=data, rows=rows, states=CATEGORY_STATES,
+                           category_label=category_label)
 
 
 @api.get("/iecee", endpoint="iecee")
@@ -93,7 +131,10 @@ def iecee_json() -> Response:
 
 @bp.get("/arrangements")
 def arrangements() -> str:
-    return render_template("arrangements.html", data=_arrangements(),
+    data = _arrangements()
+    return render_template("arrangements.html", data=data, group_label=group_label,
+                           names={c: country_name(c) for c in data["matrix"]["countries"]},
+                           group_names=", ".join(group_label(g) for g in agencies.GROUPS),
                            sector_label=lambda s: str(SECTOR_LABELS.get(s, s)))
 
 
@@ -142,8 +183,7 @@ def indicators_json() -> Response:
 @bp.get("/countries")
 def countries() -> str:
     return render_template("countries.html",
-                           markets=sorted(((m, country_name(m)) for m in MARKETS),
-                                          key=lambda c: c[1].casefold()))
+                           markets=[(m, country_name(m)) for m in by_name(MARKETS, country_name)])
 
 
 @bp.get("/countries/<code>")
