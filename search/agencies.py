@@ -40,6 +40,15 @@ _CODE = re.compile(r"[A-Z]{2,5}")
 CHINA_FIGURES = {"iec_bodies": ("cn-iec-system-bodies-2020", "cn-plan-target-iec-system-bodies"),
                  "bilateral": ("cn-bilateral-arrangements-2020", "cn-plan-target-bilateral")}
 CHINA_LATEST = "cn-bilateral-arrangements"
+# The official series of each plan indicator as the curated headers report it (ids of their
+# "indicators"), the plan's target, and the knowledge figure (FIGURES) held beside it.
+CHINA_SERIES = {
+    "iec_bodies": {"reported": ("cn-iec-system-bodies-2020", "chinese_bodies_in_iec_systems"),
+                   "target": "cn-plan-target-iec-system-bodies", "held": "cn_iec_bodies"},
+    "bilateral": {"reported": ("cn-bilateral-arrangements-2014", "cn-bilateral-arrangements-2020",
+                               "cn-bilateral-arrangements-2023", "cn-bilateral-arrangements"),
+                  "target": "cn-plan-target-bilateral", "held": "cn_bilateral"},
+}
 
 
 @lru_cache(maxsize=1)
@@ -309,9 +318,23 @@ def indicators(kb: Knowledge, about: dict | None = None) -> dict:
     rows = [indicators_for(kb, c) for c in indicator_countries(kb)]
     china = next((r for r in rows if r["country"] == "CN"), None)
     reported = reported_figures(about or {})
+    figures = knowledge_figures(kb, reported)
     return {"countries": rows, "china_plan": china_plan(reported),
             "china_reported": china_latest(reported), "china": china,
-            "knowledge": knowledge_figures(kb, reported)}
+            "china_series": china_series(reported, {f["id"]: f["ours"] for f in figures}),
+            "knowledge": figures}
+
+
+def china_series(reported: dict[str, dict], held: dict[str, int]) -> dict[str, dict]:
+    """China's two plan indicators as sources report them over the years (oldest first, each
+    with its source), the plan's 2025 target, and what the knowledge base holds: set beside
+    the series, not on it, since a count of records is no measure of progress."""
+    out = {}
+    for name, ids in CHINA_SERIES.items():
+        points = [reported[i] for i in ids["reported"] if i in reported]
+        out[name] = {"reported": sorted(points, key=lambda f: str(f.get("as_of"))),
+                     "target": reported.get(ids["target"]), "held": held[ids["held"]]}
+    return out
 
 
 def china_plan(reported: dict[str, dict]) -> dict:

@@ -13,6 +13,7 @@ from search.documents import to_document
 from search.markets import MARKETS, UNION_MEMBERS
 from search.records import load_record
 from search.sqlite_backend import SqliteBackend
+from search.store import RecordStore
 from tests.replay import replay
 from webapp import create_app
 
@@ -246,6 +247,40 @@ def test_indicator_page_shows_the_json_numbers(client):
     # Without a crawl log (this index was built directly) the plan's figures are unknown.
     assert data["china_plan"]["bilateral"] == {"2020": None, "2025_target": None}
     assert page.count('class="ref"') == 0
+
+
+def test_chinas_official_series_beside_what_marketpass_holds(backend, tmp_path, monkeypatch):
+    """The plan's indicators as the curated headers report them, each figure with its date
+    and source, the target apart, and MarketPass's own count labelled as held, not as progress:
+    every number on the page is one a header reports (none made up)."""
+    spider, _items = replay(CuratedSpider)
+    about = spider.crawler.stats.get_value("marketpass/about")
+    client = _client(backend, tmp_path, monkeypatch)
+    store = RecordStore(tmp_path / "store.db")
+    store.finish_crawl(store.start_crawl("curated"), {"about": about})
+    series = client.get("/api/v1/indicators").get_json()["china_series"]
+    headers = {i["id"]: i for i in about["arrangements.json"]["indicators"]}
+    headers["chinese_bodies_in_iec_systems"] = about["bodies-iec.json"]["indicators"][
+        "chinese_bodies_in_iec_systems"]
+    assert [(f["as_of"], f["value"]) for f in series["bilateral"]["reported"]] == [
+        ("2014-12", 93), ("2020", 123), ("2023-08", 127), ("2024-06", 128)]
+    assert series["bilateral"]["target"]["value"] == 130
+    assert [f["value"] for f in series["iec_bodies"]["reported"]] == [71, 77]
+    assert series["iec_bodies"]["target"]["value"] == 81
+    for figure in [*series["bilateral"]["reported"], *series["iec_bodies"]["reported"]]:
+        assert any(h["value"] == figure["value"] and h["source"] == figure["source"]
+                   for h in headers.values())
+    knowledge = {f["id"]: f["ours"] for f in client.get("/api/v1/indicators").get_json()[
+        "knowledge"]}
+    assert series["bilateral"]["held"] == knowledge["cn_bilateral"]
+    page = client.get("/indicators").get_data(as_text=True)
+    table = page[page.index('id="series-bilateral"'):]
+    table = table[:table.index("</table>")]
+    rows = re.findall(r'<th scope="row">(.*?)</th>\s*<td class="num">(\d+)</td>', table, re.S)
+    assert [int(n) for _, n in rows] == [93, 123, 127, 128, 130, knowledge["cn_bilateral"]]
+    assert "Held in MarketPass" in rows[-1][0] and "Plan target, 2025" in rows[-2][0]
+    assert "http://english.scio.gov.cn/m/pressroom/2024-09/14/content_117428538.html" in table
+    assert 'class="ref"' not in page  # no reference lines drawn over our own count
 
 
 # --- IECEE -----------------------------------------------------------------------------------

@@ -801,11 +801,23 @@ class KnowledgeFigure(Schema):
     reported = one(Reported, _l("The real-world figure a source reports."), nullable=True)
 
 
+class ChinaSeries(Schema):
+    reported = many(Reported)
+    target = one(Reported, nullable=True)
+    held = whole()
+
+
+class ChinaPlanSeries(Schema):
+    iec_bodies = one(ChinaSeries)
+    bilateral = one(ChinaSeries)
+
+
 class Indicators(Schema):
     countries = many(CountryIndicators)
     china_plan = one(ChinaPlan)
     china_reported = one(ChinaReported, nullable=True)
     china = one(CountryIndicators, nullable=True)
+    china_series = one(ChinaPlanSeries)
     knowledge = many(KnowledgeFigure)
 
 

@@ -104,12 +104,7 @@ def _ticks(top: int) -> list[int]:
     return list(range(0, top + 1, step))
 
 
-def reference_bar(value: int, references: list[tuple[str, int]]) -> dict:
-    """One bar (our count) against reference lines (a plan's baseline and target), on one
-    scale, so the gap is seen at a glance."""
-    top = _nice_max(max([value, *(v for _, v in references)]) or 1)
-    width = WIDTH - 120
-    scale = width / top
-    return {"width": WIDTH, "height": 70, "left": 100, "bar": value * scale, "value": value,
-            "lines": [{"x": 100 + v * scale, "label": label, "value": v}
-                      for label, v in references]}
+def proportions(values: list[float]) -> list[float]:
+    """Each value as a percentage of the largest, for bars on one scale (0 when all are 0)."""
+    top = max(values, default=0)
+    return [100 * v / top if top else 0.0 for v in values]

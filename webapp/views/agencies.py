@@ -162,17 +162,20 @@ def indicators() -> str:
     def bars(key: str):
         return charts.horizontal_bars([(r["country"], country_name(r["country"]), r[key])
                                        for r in rows if r[key]])
-    china, plan = data["china"] or {}, data["china_plan"]
-
-    def reference(ours: int, key: str):
-        lines = [(year, plan[key][k]) for year, k in (("2020", "2020"), ("2025", "2025_target"))
-                 if plan[key][k] is not None]
-        return charts.reference_bar(ours, lines)
-    references = {"iec": reference(china.get("iec_bodies", 0), "iec_bodies"),
-                  "bilateral": reference(china.get("arrangements", {}).get("bilateral", 0),
-                                         "bilateral")}
     return render_template("indicators.html", data=data, iec_chart=bars("iec_bodies"),
-                           arr_chart=bars("arrangements_total"), references=references)
+                           arr_chart=bars("arrangements_total"),
+                           series={k: _series_rows(v) for k, v in data["china_series"].items()})
+
+
+def _series_rows(series: dict) -> list[dict]:
+    """One row a figure: reported ones by date, the plan's target, and what MarketPass holds,
+    each with the length of its bar on the series' common scale (per cent of the largest)."""
+    rows = [{"kind": "reported", "figure": f} for f in series["reported"]]
+    if series["target"]:
+        rows.append({"kind": "target", "figure": series["target"]})
+    rows.append({"kind": "held", "figure": {"value": series["held"]}})
+    lengths = charts.proportions([r["figure"]["value"] for r in rows])
+    return [{**r, "length": length} for r, length in zip(rows, lengths, strict=True)]
 
 
 @api.get("/indicators", endpoint="indicators")
