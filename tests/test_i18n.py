@@ -4,7 +4,6 @@ and queries in any language that find English records."""
 
 from __future__ import annotations
 
-import csv
 import gettext
 import json
 import re
@@ -154,7 +153,8 @@ PSEUDO_PAGES = [
     "/", "/search?q=batteries", "/search?q=zzzz", "/notifications", "/notifications?open=1",
     "/notifications/G/TBT/N/EU/1033/Add.1", "/notifications/charts",
     "/match", "/match?product=charger&market=KR&origin=CN", "/match?product=zzz&market=FJ",
-    "/kb/coverage", "/iecee", "/arrangements", "/bodies", "/countries", "/countries/KR",
+    "/kb/coverage", "/iecee", "/arrangements", "/arrangements?group=RCEP&from=CN&to=KR",
+    "/arrangements?from=KR&to=FJ", "/bodies", "/countries", "/countries/KR",
     "/indicators", "/about/data", "/records/kr-kc", "/records/iecee-cb", "/records/cn-cqc",
     "/records/G/TBT/N/EU/1033", "/records/hs:850440", "/records/product-charger",
     "/no/such/page", "/notifications?member=XX",
@@ -185,20 +185,13 @@ class _Text(HTMLParser):
             self.parts.append(data)
 
 
-def _reference_names() -> list[str]:
-    """Names from reference data shown as published (HS sections, IECEE categories)."""
-    data = ROOT / "search" / "data"
-    with (data / "hs_sections.csv").open(encoding="utf-8") as f:
-        names = [row["name"] for row in csv.DictReader(f)]
-    with (data / "iecee_categories.csv").open(encoding="utf-8") as f:
-        return names + [row["name_en"] for row in csv.DictReader(f)]
-
-
 def _allowed_words() -> set[str]:
     """Words that are data, not interface: CLDR names (countries, languages, months, days) in
-    the pseudo-locale, the languages' own names, reference data names."""
+    the pseudo-locale and the languages' own names. Reference data shown to people (HS
+    sections, IECEE categories, objectives, roles) is not among them: its labels must be
+    translated (webapp/labels.py), so an untranslated one fails here."""
     locale = Locale.parse(PSEUDO)
-    names = [*_reference_names(), *locale.territories.values(), *locale.languages.values(),
+    names = [*locale.territories.values(), *locale.languages.values(),
              *(n for width in locale.months["format"].values() for n in width.values()),
              *(n for width in locale.days["format"].values() for n in width.values()),
              *(name for name, _tag in i18n.LOCALES.values()), "MarketPass"]
@@ -239,6 +232,25 @@ def test_no_unmarked_interface_text(pseudo_client, path):
     text = " ".join(parser.parts)
     assert OPEN in text  # the pseudo-locale is in use
     assert _unmarked(text, _allowed_words()) == []
+
+
+def test_data_labels_are_translated_too(pseudo_client):
+    """Data vocabularies go through the catalogue like the interface: the IECEE categories of
+    the reference list and HS section titles show as translated text (here, pseudo-text), not
+    as the data files write them."""
+    from search.agencies import category_names
+    from webapp.labels import HS_SECTION_LABELS, IECEE_CATEGORY_LABELS
+
+    assert set(category_names()) <= set(IECEE_CATEGORY_LABELS)
+    with pseudo_client.application.test_request_context("/?lang=en"):
+        english = {code: str(IECEE_CATEGORY_LABELS[code]) for code in category_names()}
+        xvi = str(HS_SECTION_LABELS["XVI"])
+    page = pseudo_client.get(f"/iecee?lang={PSEUDO}").get_data(as_text=True)
+    for code, name in english.items():
+        assert f"{OPEN}{name}{CLOSE}" in page, code
+    assert "not given in English" not in page
+    section = pseudo_client.get(f"/records/hs:850440?lang={PSEUDO}").get_data(as_text=True)
+    assert f"{OPEN}{xvi}{CLOSE}" in section
 
 
 def test_the_pseudo_check_would_catch_an_unmarked_string(pseudo_client):

@@ -90,6 +90,6 @@ def init_app(app: Flask) -> None:
         read_from_copy=provenance.read_from_copy, source_verifies=provenance.verifies,
         figure_labels=labels.FIGURE_LABELS, data_freshness=data_freshness,
         record_name=record_name, is_record_id=is_record_id, mark_label=labels.mark_label,
-        objective_label=labels.objective_label,
+        objective_label=labels.objective_label, category_label=labels.category_label,
     )
     app.jinja_env.filters["attr_name"] = labels.attribute_name

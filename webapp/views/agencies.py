@@ -18,7 +18,7 @@ from webapp import charts, tracker
 from webapp.extensions import marketpass
 from webapp.i18n import country_name
 from webapp.knowledge import knowledge
-from webapp.labels import CATEGORY_STATES, PRODUCT_GROUP_LABELS, category_label, group_label
+from webapp.labels import CATEGORY_STATES, PRODUCT_GROUP_LABELS, group_label
 from webapp.params import body_query, country_code, matrix_sector
 from webapp.present import by_name, name_key
 
@@ -120,8 +120,7 @@ def _country(code: str) -> dict:
 def iecee() -> str:
     data = _iecee()
     rows = sorted(data["countries"], key=lambda r: name_key(country_name(r["country"])))
-    return render_template("iecee.html", data=data, rows=rows, states=CATEGORY_STATES,
-                           category_label=category_label)
+    return render_template("iecee.html", data=data, rows=rows, states=CATEGORY_STATES)
 
 
 @api.get("/iecee", endpoint="iecee")
