@@ -336,14 +336,30 @@ def _multilingual_records() -> list[dict]:
         load_record("product", {**PROVENANCE, **charger}),
         load_record("notification", {
             **PROVENANCE, "symbol": "G/TBT/N/CHN/1900", "title": "Safety of USB chargers",
+            "description": "Safety requirements and test methods for USB chargers.",
             "products": "Chargers for mobile phones", "hs_codes": ["850440"],
             "distribution_date": "2026-11-02", "comment_deadline": "2027-01-01",
-            "translations": {"fr": {"title": "Sécurité des chargeurs USB"},
+            "translations": {"fr": {"title": "Sécurité des chargeurs USB",
+                                    "description": "Exigences de sécurité et méthodes d'essai "
+                                                   "des chargeurs USB."},
                              "es": {"title": "Seguridad de los cargadores USB"}}}),
         load_record("notification", {
             **PROVENANCE, "symbol": "G/TBT/N/EU/1033", "title": "Batteries and waste batteries",
             "hs_codes": ["850760"], "distribution_date": "2026-01-10"}),
     ]
+
+
+def test_snippets_are_in_the_language_of_the_text_shown(client):
+    """A French reader sees the French title; the snippet then comes from the French
+    description too, not from the English text the query matched."""
+    page = client.get("/notifications?q=requirements&lang=fr").get_data(as_text=True)
+    assert "Sécurité des chargeurs USB" in page
+    snippets = re.findall(r'<p dir="auto" class="snippet">(.*?)</p>', page, re.S)
+    assert "Exigences de sécurité et méthodes d'essai des chargeurs USB." in " ".join(
+        s.replace("&#39;", "'") for s in snippets)
+    assert not any("requirements" in s.lower() for s in snippets)
+    english = client.get("/notifications?q=requirements&lang=en").get_data(as_text=True)
+    assert "<mark>requirements</mark>" in english.lower()
 
 
 @pytest.mark.parametrize("words", [quote for quote in (

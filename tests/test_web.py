@@ -496,3 +496,35 @@ def test_about_the_data_without_crawls(client):
     assert "No source has been crawled yet." in _html(client.get("/about/data"))
     assert client.get("/api/v1/crawls").get_json() == {"items": []}
 
+
+
+# --- the match page over the bundled knowledge base ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def curated_client(tmp_path_factory):
+    from crawlers.spiders.curated import CuratedSpider
+    from tests.replay import replay
+
+    folder = tmp_path_factory.mktemp("curated")
+    _spider, items = replay(CuratedSpider)
+    backend = SqliteBackend(folder / "index.db")
+    backend.rebuild(to_document(load_record(i.pop("kind"), i)) for i in items)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("MARKETPASS_DB", str(folder / "store.db"))
+    patch.setenv("MARKETPASS_TODAY", "2026-07-01")
+    yield create_app({"TESTING": True, "BACKEND": backend}).test_client()
+    patch.undo()
+
+
+def test_match_page_shows_the_scheme_history_the_json_carries(curated_client):
+    """A scheme the JSON says is replaced (superseded_by, applies_until) says by which one,
+    by name and linked to it on the page; section anchors are market codes, not dicts."""
+    answer = curated_client.get("/api/v1/match?product=toy+car&market=DE").get_json()
+    old = next(r for r in answer["requirements"] if r["superseded_by"])
+    new = next(r for r in answer["upcoming"] if r["scheme"]["id"] == old["superseded_by"])
+    page = _html(curated_client.get("/match?product=toy+car&market=DE"))
+    article = page[page.index(f'id="req-{old["scheme"]["id"]}"'):]
+    article = article[:article.index("</header>")]
+    assert f'<a href="#req-{new["scheme"]["id"]}">{new["scheme"]["name"]}</a>' in article
+    assert "Replaced by" in article and f'id="req-{new["scheme"]["id"]}"' in page
+    assert 'id="must-DE"' in page and "{&#39;code&#39;" not in page

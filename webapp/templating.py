@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import Flask, g
+from markupsafe import Markup
 
 from search import provenance
 from search.db import ERRORS as DB_ERRORS
@@ -77,6 +78,33 @@ def is_record_id(key: str, value: str) -> bool:
     return key in labels.ID_FIELDS and (key != "products" or value.startswith("product-"))
 
 
+def reader_snippets(item: dict, length: int = 300) -> list[str]:
+    """A hit's snippets in the language of the text the page shows. The search highlights a
+    record's text in every language it holds (title, description and their translations in
+    one field), so a fragment is kept line by line, where the line is part of what the page
+    shows of the record (its description in the reader's language, its agency …); the title
+    and the products are shown apart. A hit whose words matched only text in another language
+    shows its description instead, shortened."""
+    shown = [v for k, v in item.items() if isinstance(v, str) and k not in SHOWN_APART]
+    out: list[str] = []
+    for fragments in (item.get("highlights") or {}).values():
+        for line in (line for f in fragments for line in Markup(f).split("\n")):
+            plain = line.striptags().strip(" …")
+            if plain and line not in out and any(plain in text for text in shown):
+                out.append(line)
+    if item.get("highlights") and not out and item.get("description"):
+        out.append(_shorten(item["description"], length))
+    return out
+
+
+# Fields a hit shows in places of their own, not as snippets.
+SHOWN_APART = ("title", "products", "symbol", "url", "source_url")
+
+
+def _shorten(text: str, length: int) -> str:
+    return text if len(text) <= length else text[:length].rsplit(" ", 1)[0] + " …"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         is_url=is_url, is_date=is_date, present_value=present_value, as_link=as_link,
@@ -91,5 +119,6 @@ def init_app(app: Flask) -> None:
         figure_labels=labels.FIGURE_LABELS, data_freshness=data_freshness,
         record_name=record_name, is_record_id=is_record_id, mark_label=labels.mark_label,
         objective_label=labels.objective_label, category_label=labels.category_label,
+        reader_snippets=reader_snippets,
     )
     app.jinja_env.filters["attr_name"] = labels.attribute_name
