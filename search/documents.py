@@ -7,6 +7,7 @@ from collections.abc import Callable
 from search import normalise as norm
 from search.analysis import fold
 from search.fields import Document
+from search.notifications import hs_via_ics
 
 
 def _join(*parts: object) -> str:
@@ -51,6 +52,11 @@ def notification(r: dict) -> Document:
     first = joint[0] == r["symbol"]
     own = [r["member"]] if r.get("member") else []
     members = sorted({*own, *_members_of(joint)}) if first and len(joint) > 1 else own
+    # HS codes from the ICS codes of a notification giving none (search.notifications): the
+    # notification HS filter finds it by them ("hs_any"), and its section is counted, as a
+    # section facet filters on its chapters. "hs" stays the notifier's own, as other kinds'.
+    derived = [d["hs"] for d in hs_via_ics(r)]
+    hs = [*r["hs_codes"], *derived]
     return Document(
         id=r["id"],
         kind="notification",
@@ -68,7 +74,9 @@ def notification(r: dict) -> Document:
             "area": [r["area"]],
             "type": [r["type"]],
             "hs": _hs(r["hs_codes"]),
-            "section": _sections(r["hs_codes"]),
+            "hs_via_ics": _hs(derived),
+            "hs_any": _hs(hs),
+            "section": _sections(hs),
             "ics": _ics(r["ics_codes"]),
             "month": [r["distribution_date"][:7]] if r.get("distribution_date") else [],
             # The facet and filter use ePing's controlled list; free text stays on the record.

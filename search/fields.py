@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-MAPPING_VERSION = 4
+MAPPING_VERSION = 5
 
 # Full-text fields and their relevance boosts (a title hit outweighs a body hit).
 TEXT_FIELDS: dict[str, float] = {"title": 3.0, "keywords": 2.0, "body": 1.0}
@@ -26,6 +26,8 @@ KEYWORD_FIELDS: tuple[str, ...] = (
     "type",          # notification type, scheme route, arrangement kind, body role …
     "status",        # in force, draft, mandatory, voluntary …
     "hs",            # HS codes with all their prefixes (filter "87" finds 870323)
+    "hs_via_ics",    # HS codes (with prefixes) a notification's ICS codes alone give (documents)
+    "hs_any",        # "hs" and "hs_via_ics" together: what the notification HS filter matches
     "section",       # HS sections (Roman numerals) of those codes, for charts and facets
     "ics",           # ICS codes with their parent codes
     "objectives",

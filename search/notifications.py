@@ -8,8 +8,11 @@ arguments, never read from a clock in here.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
+from pathlib import Path
 
 from search import normalise as norm
 from search.query import Range, SearchRequest, Term
@@ -20,6 +23,8 @@ LISTED = Term("listed", ("true",))
 FACETS = ("country", "area", "type", "objectives", "section")
 # Each step of a lifecycle, in the order WTO documents follow one another on the same day.
 STEP_ORDER = {"regular": 0, "revision": 1, "addendum": 2, "corrigendum": 3, "supplement": 4}
+# MarketPass's ICS → HS concordance, derived from notifications by tools/ics_hs.py.
+CONCORDANCE = Path(__file__).parent / "data" / "ics_hs.json"
 
 
 @dataclass(frozen=True)
@@ -47,10 +52,11 @@ class NotificationQuery:
 
 
 def filters(query: NotificationQuery, today: date) -> tuple:
+    # HS codes are matched with those derived from ICS codes ("hs_any", see hs_via_ics).
     # An objective as a record writes it ("… (TBT)", in Chinese) asks for its listed names.
     objectives = tuple(n for o in query.objectives for n in (norm.objectives(o) or (o,)))
     terms = (("kind", ("notification",)), ("country", query.members), ("area", query.areas),
-             ("hs", query.hs), ("ics", query.ics), ("objectives", objectives),
+             ("hs_any", query.hs), ("ics", query.ics), ("objectives", objectives),
              ("type", query.types))
     out: list = [Term(name, tuple(dict.fromkeys(values))) for name, values in terms if values]
     out.append(LISTED)
@@ -79,6 +85,36 @@ def followups_request(base_symbols: list[str], per_page: int) -> SearchRequest:
                  Term("type", ("addendum", "corrigendum", "revision", "supplement")), LISTED),
         sort="-date", per_page=per_page, highlight=False,
     )
+
+
+# --- HS codes through ICS codes ---------------------------------------------------------------
+
+@cache
+def _concordance() -> dict[str, list[dict]]:
+    with open(CONCORDANCE, encoding="utf-8") as f:
+        pairs = json.load(f)["pairs"]
+    by_ics: dict[str, list[dict]] = {}
+    for pair in pairs:
+        by_ics.setdefault(pair["ics"], []).append(pair)
+    return by_ics
+
+
+def hs_via_ics(record: dict) -> list[dict]:
+    """The HS codes MarketPass's concordance gives a notification that lists ICS codes and no
+    HS code of its own, each with the ICS codes it comes from and the notifications citing it.
+
+    Many notifications carry only ICS codes; without this an HS filter never finds them. A
+    notification with HS codes keeps its own: the notifier said which goods it covers."""
+    if record.get("hs_codes"):
+        return []
+    levels = {".".join(code.split(".")[:n]) for code in record.get("ics_codes", [])
+              for n in (1, 2, 3)}
+    found: dict[str, dict] = {}
+    for pair in (p for ics in sorted(levels) for p in _concordance().get(ics, [])):
+        entry = found.setdefault(pair["hs"], {"hs": pair["hs"], "ics": [], "supported_by": []})
+        entry["ics"].append(pair["ics"])
+        entry["supported_by"] = sorted({*entry["supported_by"], *pair["supported_by"]})
+    return [found[hs] for hs in sorted(found)]
 
 
 # --- deadlines ---------------------------------------------------------------------------------

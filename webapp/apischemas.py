@@ -239,6 +239,14 @@ def deadlines() -> dict:
     }
 
 
+class HsViaIcs(Schema):
+    hs = string()
+    ics = texts(_l("The notification's ICS codes (or their fields or groups) it comes from."))
+    supported_by = texts(_l("Notifications listing both codes, from which MarketPass derived "
+                            "the pair."))
+    label = string()
+
+
 class NotificationItem(Schema):
     symbol = string(_l("The WTO document symbol."))
     area = maybe(_l("TBT or SPS."))
@@ -259,6 +267,9 @@ class NotificationItem(Schema):
     related = texts(_l("Symbols of related and joint notifications."))
     joint_symbols = texts()
     url = string(_l("The notification's page on this site."))
+    hs_via_ics = many(HsViaIcs, _l("For a notification listing ICS codes and no HS code: the HS "
+                                   "codes MarketPass's ICS → HS concordance gives it, which the "
+                                   "HS filter finds it by. Not the notifier's own."))
     highlights = fields.Dict(keys=fields.Str(), values=fields.List(fields.Str()))
 
     class Meta:

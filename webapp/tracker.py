@@ -10,6 +10,7 @@ from datetime import date
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from search import normalise as norm
 from search.backend import SearchBackend
@@ -17,6 +18,7 @@ from search.notifications import (
     NotificationQuery,
     deadline,
     followups_request,
+    hs_via_ics,
     lifecycle,
     search_request,
 )
@@ -136,12 +138,19 @@ def item(record: dict, today: date, buffer_days: int, hit: Hit | None = None) ->
         members=[member_of(s) for s in dict.fromkeys([record["symbol"],
                                                       *record.get("joint_symbols", [])])],
         url=url_for("notifications.detail", symbol=record["symbol"], _external=True),
+        hs_via_ics=[{**d, "label": _derived_label(d)} for d in hs_via_ics(record)],
         **deadline(record, today, buffer_days).as_dict(),
     )
     if hit is not None and hit.highlights:
         out["highlights"] = hit.highlights
     return out
 
+
+def _derived_label(derived: dict) -> str:
+    # Said wherever the code is shown, so nobody takes it for the notifier's own.
+    return ngettext("%(code)s (MarketPass concordance, from %(num)d notification)",
+                    "%(code)s (MarketPass concordance, from %(num)d notifications)",
+                    len(derived["supported_by"]), code=derived["hs"])
 
 
 def chart_request(query: NotificationQuery, today: date, facets: tuple[str, ...]) -> SearchRequest:
