@@ -57,7 +57,8 @@ def _symbols(client, query: str) -> list[str]:
 def test_the_data_file_is_what_the_tool_derives_from_the_bundled_records():
     tool = runpy.run_path(str(ROOT / "tools" / "ics_hs.py"))
     derived = tool["dumps"](tool["concordance"](tool["bundled_notifications"]()))
-    assert CONCORDANCE.read_text(encoding="utf-8") == derived
+    assert CONCORDANCE.read_text(encoding="utf-8") == derived, \
+        "the bundled notifications changed: run .venv/bin/python tools/ics_hs.py"
     content = json.loads(derived)
     assert "not an official table" in content["about"]
     for pair in content["pairs"]:  # the rule it states holds for every pair it keeps
