@@ -36,6 +36,7 @@ F32 = np.float32
 K1, B = F32(1.2), F32(0.75)
 BOOSTS = [F32(boost) for boost in TEXT_FIELDS.values()]
 CACHED_TERMS = 50_000
+CACHED_BYTES = 32 << 20  # phrase scores kept per generation
 
 
 def fts_phrase(terms: tuple[str, ...]) -> str:
@@ -91,12 +92,28 @@ def _scores(conn: sqlite3.Connection, cols: Columns,
 
 def _phrase_scores(conn: sqlite3.Connection, cols: Columns, text: TermStream,
                    phrase: tuple[str, ...]) -> np.ndarray:
-    """Per document, the best of the phrase's per-field BM25 scores (0 where it is absent)."""
+    """Per document, the best of the phrase's per-field BM25 scores (0 where it is absent).
+
+    They depend on the generation only, so they are kept: a common word's, asked again, costs
+    one scatter instead of a pass over its hundreds of thousands of occurrences."""
+    cache = text.cache.setdefault("phrases", {})
+    if (found := cache.get(phrase)) is None:
+        found = _best_fields(conn, cols, text, phrase)
+        kept = text.cache.get("phrase_bytes", 0) + found[0].nbytes + found[1].nbytes
+        if kept > CACHED_BYTES:
+            cache.clear()
+            kept = found[0].nbytes + found[1].nbytes
+        cache[phrase], text.cache["phrase_bytes"] = found, kept
+    best = np.zeros(cols.size, dtype=F32)
+    best[found[0]] = found[1]
+    return best
+
+
+def _best_fields(conn: sqlite3.Connection, cols: Columns, text: TermStream,
+                 phrase: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The documents holding the phrase, and the best of its per-field scores in each."""
     stats = [_term_stats(conn, text, t) for t in phrase]
     slots, freqs = _frequencies(text, [term_id for term_id, _ in stats])
-    best = np.zeros(cols.size, dtype=F32)
-    if not len(slots):
-        return best
     norms, norm_inverse, counts = _field_stats(cols, text)
     weights = np.array([boost * (F32(1) + K1) * _idf(counts[f], [df[f] for _, df in stats])
                         for f, boost in enumerate(BOOSTS)], dtype=F32)
@@ -105,8 +122,9 @@ def _phrase_scores(conn: sqlite3.Connection, cols: Columns, text: TermStream,
     score = weight - weight / (F32(1) + freqs.astype(F32) * norm_inverse[fields, norms[slots]])
     # The slots are sorted, so each document's fields are neighbours: the best of each run.
     first = np.flatnonzero(np.diff(docs, prepend=-1))
-    best[docs[first]] = np.maximum.reduceat(score, first)
-    return best
+    if not len(first):
+        return docs, score
+    return docs[first], np.maximum.reduceat(score, first)
 
 
 def _frequencies(text: TermStream, term_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:

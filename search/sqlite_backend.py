@@ -18,6 +18,7 @@ import threading
 from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -273,22 +274,30 @@ class _Codes:
                                   ((code, f, v) for (f, v), code in self.known.items()))
 
 
+class _Numbering(dict):
+    """Terms and their ids; a term not seen yet gets the next id."""
+
+    def __missing__(self, term: str) -> int:
+        self[term] = code = len(self) + 1
+        return code
+
+
 class _TermIds:
     """Integer ids of analysed terms, kept in idx_terms; new terms get the next free ids.
 
-    For a fresh table (a rebuild) ids are numbered here and written in one batch at the end.
+    For a fresh table (a rebuild) ids are numbered here and written in one batch at the end;
+    otherwise the terms of each batch are looked up (and added) first.
     """
 
     def __init__(self, conn: sqlite3.Connection, fresh: bool = False) -> None:
         self.conn, self.fresh = conn, fresh
-        self.known: dict[str, int] = {}
+        self.known: dict[str, int] = _Numbering() if fresh else {}
 
     def learn(self, analysed: Iterable[list[str]]) -> None:
+        if self.fresh:
+            return
         known = self.known
         new = list(dict.fromkeys(t for terms in analysed for t in terms if t not in known))
-        if self.fresh:
-            known.update(zip(new, range(len(known) + 1, len(known) + 1 + len(new)), strict=True))
-            return
         self.conn.executemany("INSERT OR IGNORE INTO idx_terms (term) VALUES (?)",
                               ((t,) for t in new))
         for chunk in _batches(new, 500):
@@ -297,8 +306,8 @@ class _TermIds:
                 f"SELECT term, id FROM idx_terms WHERE term IN ({marks})", chunk))
 
     def encode(self, analysed: list[list[str]]) -> bytes:
-        known = self.known
-        return array("i", [known[t] for terms in analysed for t in terms]).tobytes()
+        # map() over the dict's own lookup: no Python frame per term (millions in a rebuild).
+        return array("i", map(self.known.__getitem__, chain.from_iterable(analysed))).tobytes()
 
     def flush(self) -> None:
         if self.fresh:

@@ -130,3 +130,17 @@ def test_sqlite_gives_the_scores_elasticsearch_gives(fridges, text):
     assert [h.id for h in sqlite.hits] == [h.id for h in es.hits] != []
     for ours, theirs in zip(sqlite.hits, es.hits, strict=True):
         assert np.float32(ours.score) == np.float32(theirs.score), (text, ours.id)
+
+
+def test_scores_follow_writes(fridges):
+    """What the ranking keeps (term statistics, phrase scores) belongs to one generation: a
+    write changes every record's score, on SQLite as on Elasticsearch."""
+    sqlite, es = fridges
+    before = sqlite.search(SearchRequest(text="refrigerators")).hits[0].score
+    added = fridge("G/TBT/N/USA/7", "Refrigerators", "Refrigerators", "2025-04-01")
+    for backend in fridges:
+        backend.upsert([doc(added)])
+    ours, theirs = (b.search(SearchRequest(text="refrigerators")).hits for b in fridges)
+    assert [h.id for h in ours] == [h.id for h in theirs] and ours[0].id == "G/TBT/N/USA/7"
+    assert [np.float32(h.score) for h in ours] == [np.float32(h.score) for h in theirs]
+    assert ours[1].score != before  # USA/1, scored again with the new statistics
