@@ -20,6 +20,7 @@ bench: install
 	$(BIN)/python -m bench.match
 	$(BIN)/python -m bench.load
 	$(BIN)/python -m bench.alerts
+	$(BIN)/python -m bench.relevance
 	$(BIN)/python -m bench.store
 
 install: $(STAMP)
