@@ -525,6 +525,6 @@ def test_match_page_shows_the_scheme_history_the_json_carries(curated_client):
     page = _html(curated_client.get("/match?product=toy+car&market=DE"))
     article = page[page.index(f'id="req-{old["scheme"]["id"]}"'):]
     article = article[:article.index("</header>")]
-    assert f'<a href="#req-{new["scheme"]["id"]}">{new["scheme"]["name"]}</a>' in article
+    assert f'<a href="#req-{new["scheme"]["id"]}" dir="auto">{new["scheme"]["name"]}</a>' in article
     assert "Replaced by" in article and f'id="req-{new["scheme"]["id"]}"' in page
     assert 'id="must-DE"' in page and "{&#39;code&#39;" not in page

@@ -404,6 +404,30 @@ def objective_label(text: str) -> str:
     return ", ".join(value_label("objectives", n) or n for n in names) if names else text
 
 
+# An arrangement's status, as the curated files word its usual values (search.recognition reads
+# the same words to tell whether results travel through it).
+STATUS_LABELS = {
+    "in force": _l("in force"), "signed": _l("signed"), "superseded": _l("superseded"),
+    "policy": _l("policy framework"), "suspended": _l("suspended"), "unknown": _l("Not known"),
+    "signed (cooperation)": _l("signed (cooperation only)"),
+    "in force (cooperation)": _l("in force (cooperation only)"),
+}
+
+
+def status_label(status: str | None) -> tuple[str, str]:
+    """An arrangement's status in the reader's language where it is one of the usual values,
+    with what the source adds after it ("(per press reports)", "; administered since …")
+    kept as written, apart: (label, the rest)."""
+    if not status:
+        return "", ""
+    if status in STATUS_LABELS:
+        return str(STATUS_LABELS[status]), ""
+    head = re.match(r"[^(;]*", status).group(0).strip()
+    if head in STATUS_LABELS:
+        return str(STATUS_LABELS[head]), status[len(head):].strip()
+    return "", status
+
+
 def mark_label(mark: str | None) -> str:
     """A scheme's mark for people: "none" and "unknown" in words; an editorial note after
     "none" ("none (registered notification)") kept in brackets."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import Flask, g
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from search import provenance
 from search.db import ERRORS as DB_ERRORS
@@ -72,6 +72,42 @@ def record_name(record_id: str) -> str:
     return body["name"] if body else record_id
 
 
+def _id_pattern() -> re.Pattern | None:
+    """Every record identifier of the knowledge base as a word, longest first, kept with
+    the knowledge (it changes only with it)."""
+    from webapp.knowledge import knowledge
+
+    kb = knowledge()
+
+    def build() -> re.Pattern | None:
+        ids = {*kb.scheme_by_id, *kb.arrangements, *kb.regulations, *kb.product_by_id,
+               *(b["id"] for b in kb.bodies), *kb.body_alias}
+        ids = sorted((i for i in ids if "-" in i), key=len, reverse=True)
+        return re.compile(r"(?<![\w/.-])(" + "|".join(map(re.escape, ids)) + r")(?![\w-])") \
+            if ids else None
+    return kb.remember(("record id pattern",), build)
+
+
+def named(text: str) -> str:
+    """Record text with the identifiers it cites ("see kr-kc-rra-broadcasting-communication")
+    replaced by the records' names: curated notes point at other records by identifier, and
+    an identifier is no words for a reader."""
+    pattern = _id_pattern() if isinstance(text, str) and "-" in text else None
+    return pattern.sub(lambda m: record_name(m.group(1)), text) if pattern else text
+
+
+def _named_marked(line: Markup) -> Markup:
+    """A highlighted line with the identifiers it cites named, its matches marked again."""
+    plain = line.striptags()
+    renamed = named(plain)
+    if renamed == plain:
+        return line
+    out = escape(renamed)
+    for word in set(re.findall(r"<mark>(.*?)</mark>", str(line))):
+        out = Markup(re.sub(rf"(?<!\w)({re.escape(word)})(?!\w)", r"<mark>\1</mark>", out))
+    return Markup(out)
+
+
 def is_record_id(key: str, value: str) -> bool:
     """Whether a field's value names another record: a scheme's "products" are product ids,
     a notification's "products" its own words."""
@@ -91,10 +127,19 @@ def reader_snippets(item: dict, length: int = 300) -> list[str]:
         for line in (line for f in fragments for line in Markup(f).split("\n")):
             plain = line.striptags().strip(" …")
             if plain and line not in out and any(plain in text for text in shown):
-                out.append(line)
+                out.append(_named_marked(line))
     if item.get("highlights") and not out and item.get("description"):
         out.append(_shorten(item["description"], length))
     return out
+
+
+def marked_lines(fragments: list[str]) -> Markup:
+    """A search hit's snippet of one field without the languages the words were not found
+    in: a record's text in every language it holds comes as one field, line by line (a
+    product's names in six languages), so only the lines holding a match are kept."""
+    lines = [_named_marked(line) for f in fragments for line in Markup(f).split("\n")
+             if "<mark>" in line]
+    return Markup(" · ").join(dict.fromkeys(lines))
 
 
 # Fields a hit shows in places of their own, not as snippets.
@@ -119,6 +164,8 @@ def init_app(app: Flask) -> None:
         figure_labels=labels.FIGURE_LABELS, data_freshness=data_freshness,
         record_name=record_name, is_record_id=is_record_id, mark_label=labels.mark_label,
         objective_label=labels.objective_label, category_label=labels.category_label,
-        reader_snippets=reader_snippets,
+        reader_snippets=reader_snippets, marked_lines=marked_lines,
+        status_label=labels.status_label,
     )
     app.jinja_env.filters["attr_name"] = labels.attribute_name
+    app.jinja_env.filters["named"] = named

@@ -133,7 +133,6 @@ def arrangements() -> str:
     data = _arrangements()
     return render_template("arrangements.html", data=data, group_label=group_label,
                            names={c: country_name(c) for c in data["matrix"]["countries"]},
-                           group_names=", ".join(group_label(g) for g in agencies.GROUPS),
                            sector_label=lambda s: str(SECTOR_LABELS.get(s, s)))
 
 
