@@ -194,6 +194,15 @@ def country_groups() -> dict[str, tuple[str, ...]]:
     return {g: found[g] for g in GROUPS}
 
 
+@lru_cache(maxsize=1)
+def group_sources() -> list[dict]:
+    """Where each listed group's members come from, and whether that list was checked
+    against its official page (unions are not listed: their members are the law's)."""
+    listed = json.loads(GROUPS_JSON.read_text(encoding="utf-8"))["groups"]
+    return [{"group": g["id"], "url": g["source"]["url"], "publisher": g["source"]["publisher"],
+             "verified": bool(g.get("verified"))} for g in listed]
+
+
 def group_markets(group: str | None) -> tuple[str, ...]:
     """The markets of a group (all markets for none), in the order of MARKETS."""
     if not group:

@@ -196,6 +196,24 @@ def test_matrix_rows_and_columns_come_in_groups(client, records):
     assert client.get("/arrangements?group=NATO").status_code == 400
 
 
+def test_group_lists_name_their_source_and_say_they_are_not_verified(client):
+    """The ASEAN, RCEP and Belt and Road lists were compiled, not read from their official
+    pages: the page links each to its page and says it is not verified."""
+    import json
+
+    from search.agencies import GROUPS_JSON
+
+    listed = {g["id"]: g for g in json.loads(GROUPS_JSON.read_text())["groups"]}
+    sources = client.get("/api/v1/arrangements").get_json()["group_sources"]
+    assert {s["group"]: (s["url"], s["verified"]) for s in sources} == {
+        g: (v["source"]["url"], bool(v.get("verified"))) for g, v in listed.items()}
+    page = client.get("/arrangements").get_data(as_text=True)
+    order = page.split('class="inline group-order"', 1)[1].split("</ol>", 1)[0]
+    for group in listed.values():
+        assert f'href="{group["source"]["url"]}"' in order
+    assert order.count("Not verified") == sum(not g.get("verified") for g in listed.values())
+
+
 def test_matrix_rows_follow_the_readers_order_of_names(client):
     """Sorted by the names in the page's language, not by code: in French the Emirates
     (Émirats arabes unis) sort among the E's, accent set aside."""

@@ -734,12 +734,20 @@ class Route(Schema):
     arrangements = many(RouteArrangement)
 
 
+class GroupSource(Schema):
+    group = string()
+    url = string()
+    publisher = string()
+    verified = flag()
+
+
 class Arrangements(Schema):
     items = many(ArrangementRow)
     sectors = texts()
     groups = texts()
     group = maybe()
     blocks = many(Block)
+    group_sources = many(GroupSource)
     matrix = one(Matrix)
     route = one(Route, nullable=True)
 

@@ -69,6 +69,7 @@ def _arrangements() -> dict:
     kb = knowledge()
     return {"items": agencies.arrangements(kb), "sectors": list(agencies.SECTORS),
             "groups": list(agencies.GROUPS), "group": group, "blocks": _blocks(group),
+            "group_sources": agencies.group_sources(),
             "matrix": agencies.coverage_matrix(kb, sector, agencies.group_markets(group)),
             "route": _route(kb, sector)}
 
