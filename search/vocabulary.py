@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from search.analysis import bigrams, is_cjk, raw_tokens
 
@@ -60,6 +60,10 @@ HEAD_FIRST = frozenset({"fr", "es", "ru", "ar", "pt", "it"})
 HEAD_WEIGHT = 0.25
 # Share of a name's words a text must hold for the name to say what the product is.
 COMPLETE = 0.8
+# A word in the names of more products than this says what kind of product it is (electric,
+# machine, appliance), not which: part of a name matched only through such words, without the
+# name's head word, is no match.
+GENERIC_PRODUCTS = 2
 
 
 @lru_cache(maxsize=8192)
@@ -131,11 +135,13 @@ class Name:
     text: str
     words: tuple[str, ...]
 
-    @property
+    @cached_property
     def head(self) -> str:
-        if not self.words:
+        # A bracketed qualifier is not the head: "chainsaw (electric)" is a chainsaw.
+        core = words(self.text.split("(", 1)[0]) or list(self.words)
+        if not core:
             return ""
-        return self.words[0] if self.language in HEAD_FIRST else self.words[-1]
+        return core[0] if self.language in HEAD_FIRST else core[-1]
 
 
 @dataclass(frozen=True)
@@ -168,6 +174,11 @@ class ProductIndex:
         # letters (two words within two edits share such a remainder): a handful of look-ups
         # per query word instead of comparing it with every word of the vocabulary.
         self.by_deletion: dict[str, set[str]] = {}
+        products_of: dict[str, set[str]] = {}
+        for name in self.names:
+            for w in name.words:
+                products_of.setdefault(w, set()).add(name.product)
+        self.generic = frozenset(w for w, ps in products_of.items() if len(ps) > GENERIC_PRODUCTS)
         for w in self.known:
             if len(w) >= 5 and not is_cjk(w) and not w.isdigit():
                 for d in _deletions(w, 2 if len(w) >= 9 else 1):
@@ -215,6 +226,10 @@ class ProductIndex:
         best: dict[str, Found] = {}
         candidates = sorted({i for w in present for i in self.by_word.get(w, ())})
         for name in (self.names[i] for i in candidates):
+            held = {w for w in name.words if w in present}
+            if len(held) < len(set(name.words)) and name.head not in held and \
+                    held <= self.generic:
+                continue  # "electrical" is not half of "cafetera eléctrica"
             score = self._score(name, present, resolved, heads)
             if score and not main & set(name.words):
                 score *= 0.6

@@ -103,6 +103,16 @@ def test_products_found_in_any_words(kb, text, product):
     assert kb.index.find(text)[0].product["id"] == product
 
 
+@pytest.mark.parametrize("text", [
+    "electrical", "electric", "eléctrico", "eléctrica", "électrique", "elektrisch",
+    "electrical equipment", "électrique 230 V",
+])
+def test_a_word_that_only_qualifies_names_no_product(kb, text):
+    """"Electric" is in the names of many products without being what any of them is:
+    half of "cafetera eléctrica" or "chainsaw (electric)" is not a coffee maker or a saw."""
+    assert [f.name for f in kb.index.find(text)] == []
+
+
 @pytest.mark.parametrize("text, not_product", [
     ("adult city bicycle, non-electric", "product-e-bike"),
     ("kids kick scooter, non-electric", "product-e-scooter"),
