@@ -43,7 +43,14 @@ from elasticsearch import (
 
 from search.analysis import bigrams, is_cjk, raw_tokens, term
 from search.backend import BackendError, SearchBackend, add_highlights
-from search.fields import DATE_FIELDS, KEYWORD_FIELDS, MAPPING_VERSION, TEXT_FIELDS, Document
+from search.fields import (
+    DATE_FIELDS,
+    KEYWORD_FIELDS,
+    KIND_WEIGHTS,
+    MAPPING_VERSION,
+    TEXT_FIELDS,
+    Document,
+)
 from search.query import Hit, ParsedQuery, Range, SearchRequest, SearchResult, Term, parse_text
 
 CHUNK = 1000
@@ -482,8 +489,13 @@ def _query(parsed: ParsedQuery, filters: Iterable[Term | Range]) -> dict:
     must = [{"bool": {"should": [_phrase_query(p) for p in group], "minimum_should_match": 1}}
             for group in parsed.groups]
     must_not = [_phrase_query(p) for p in parsed.excluded]
-    return {"bool": {"must": must or [{"match_all": {}}], "must_not": must_not,
-                     "filter": [_filter(f) for f in filters]}}
+    query = {"bool": {"must": must or [{"match_all": {}}], "must_not": must_not,
+                      "filter": [_filter(f) for f in filters]}}
+    if not must:
+        return query
+    weights = [{"filter": {"term": {"kind": kind}}, "weight": weight}
+               for kind, weight in KIND_WEIGHTS.items()]
+    return {"function_score": {"query": query, "functions": weights, "boost_mode": "multiply"}}
 
 
 def _filter(f: Term | Range) -> dict:

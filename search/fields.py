@@ -15,6 +15,12 @@ MAPPING_VERSION = 5
 # Full-text fields and their relevance boosts (a title hit outweighs a body hit).
 TEXT_FIELDS: dict[str, float] = {"title": 3.0, "keywords": 2.0, "body": 1.0}
 
+# Relevance weights by kind. Nomenclature lines rank below the knowledge base's records that
+# hold the same words: their short titles ("Electrical energy") would otherwise outrank every
+# scheme for "electrical". 0.5 is a power of two, so the product is exact in float32 and both
+# backends keep identical scores.
+KIND_WEIGHTS = {"hscode": 0.5}
+
 # Exact-value fields: filters (any of several values) and facet counts. All are multi-valued.
 KEYWORD_FIELDS: tuple[str, ...] = (
     "kind",          # notification | regulation | scheme | arrangement | body | hscode | product

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from search.columns import Columns, TermStream
-from search.fields import TEXT_FIELDS
+from search.fields import KIND_WEIGHTS, TEXT_FIELDS
 from search.query import ParsedQuery
 
 F32 = np.float32
@@ -56,6 +56,8 @@ def match(conn: sqlite3.Connection, cols: Columns, parsed: ParsedQuery
         mask = _mask(conn, cols, fts_query(parsed.groups))
         if mask.any():
             scores = _scores(conn, cols, parsed.groups)
+            for kind, weight in KIND_WEIGHTS.items():
+                scores[cols.any_of("kind", (kind,))] *= F32(weight)
     else:
         mask = np.ones(cols.size, dtype=bool)
     if parsed.excluded:

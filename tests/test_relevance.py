@@ -82,6 +82,16 @@ def test_the_top_ten_share_eight_records_on_the_bundled_data(both):
     assert len(QUERIES) - len(apart) >= SHARE * len(QUERIES), apart
 
 
+@pytest.mark.parametrize("text", ["electrical", "electric appliances", "toys"])
+def test_nomenclature_lines_rank_below_the_knowledge_base(both, text):
+    """An HS line's short title ("Electrical energy") would outrank every scheme: HS records
+    weigh half, on both backends alike."""
+    for backend in both:
+        hits = top(backend, text, 5)
+        assert hits and not hits[0].startswith("hs:"), (backend.name, hits)
+    assert top(both[0], text) == top(both[1], text)
+
+
 # --- the scoring piece by piece, on a hand-made index -----------------------------------------
 
 def fridge(symbol: str, title: str, description: str, date: str) -> dict:
