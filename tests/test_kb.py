@@ -178,7 +178,14 @@ def test_the_china_plan_and_the_real_world_figures_come_from_the_files(client):
     assert reported["ilac_mra_economies"]["value"] == figures["ilac-mra-economies"]["value"]
     assert reported["ncbs"]["value"] == figures["ncbs_reported"]["value"]
     page = client.get("/indicators").get_data(as_text=True)
-    assert page.count('class="ref"') == 4 and 'id="knowledge-figures"' in page
+    assert 'id="knowledge-figures"' in page
+    # The plan's series as reported, its target, and what MarketPass holds, one row each.
+    table = page.split('id="series-bilateral"', 1)[1].split("</table>", 1)[0]
+    numbers = re.findall(r'<td class="num">(\d+)</td>', table)
+    for figure in ("cn-bilateral-arrangements-2020", "cn-plan-target-bilateral",
+                   "cn-bilateral-arrangements"):
+        assert str(figures[figure]["value"]) in numbers, figure
+    assert table.count('class="series-held"') == 1 and table.count('class="series-target"') == 1
 
 
 def test_what_the_knowledge_base_holds_is_counted_from_the_store(client, db):

@@ -413,7 +413,7 @@ def test_search_request_is_the_same_for_every_view():
     request = search_request(query, date(2026, 3, 1))
     assert request.sort == "deadline"
     names = [f.field for f in request.filters]
-    assert names == ["kind", "country", "hs", "listed", "deadline"]
+    assert names == ["kind", "country", "hs_any", "listed", "deadline"]
 
 
 def test_lifecycle_orders_by_date_then_document():
