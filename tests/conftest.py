@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -77,6 +79,19 @@ def notification(symbol: str, **fields) -> dict:
 
 def doc(record: dict):
     return to_document(record)
+
+
+@pytest.fixture(scope="session")
+def snapshot_db(tmp_path_factory):
+    """The bundled snapshot loaded as `make run` loads it (store and SQLite index), once per
+    session; tests read it (the API's, the relevance comparison's)."""
+    db = tmp_path_factory.mktemp("snapshot") / "marketpass.db"
+    env = {**os.environ, "MARKETPASS_DB": str(db), "MARKETPASS_SEARCH_URL": "",
+           "MARKETPASS_DATABASE_URL": ""}
+    result = subprocess.run([sys.executable, "-m", "webapp.cli", "load-snapshot"], env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr + result.stdout
+    return db
 
 
 @pytest.fixture(scope="session")

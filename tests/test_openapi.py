@@ -17,8 +17,6 @@ import os
 import re
 import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -44,16 +42,6 @@ IMPLICIT = {"HEAD", "OPTIONS"}  # Flask answers these for every route
 # Examples Schemathesis draws per operation: enough to reach every parameter, few enough for the
 # whole file to run in well under two minutes (MARKETPASS_TEST_FUZZ_EXAMPLES for a longer hunt).
 EXAMPLES_PER_OPERATION = int(os.environ.get("MARKETPASS_TEST_FUZZ_EXAMPLES", "25"))
-
-
-@pytest.fixture(scope="module")
-def snapshot_db(tmp_path_factory):
-    db = tmp_path_factory.mktemp("openapi") / "marketpass.db"
-    env = {**os.environ, "MARKETPASS_DB": str(db), "MARKETPASS_SEARCH_URL": ""}
-    result = subprocess.run([sys.executable, "-m", "webapp.cli", "load-snapshot"], env=env,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr + result.stdout
-    return db
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,6 @@ the sum of its fields, term frequency, field length, phrases, OR groups and the 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 
 import numpy as np
@@ -35,16 +32,6 @@ QUERIES = [
     "mandatory certification of electrical products",
 ]
 SHARED, SHARE = 8, 0.8
-
-
-@pytest.fixture(scope="module")
-def snapshot_db(tmp_path_factory):
-    db = tmp_path_factory.mktemp("relevance") / "marketpass.db"
-    env = {**os.environ, "MARKETPASS_DB": str(db), "MARKETPASS_SEARCH_URL": ""}
-    result = subprocess.run([sys.executable, "-m", "webapp.cli", "load-snapshot"], env=env,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr + result.stdout
-    return db
 
 
 @pytest.fixture(scope="module")
