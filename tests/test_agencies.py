@@ -420,3 +420,19 @@ def test_a_scheme_without_a_mark_says_so_in_words(client):
     html = client.get("/countries/US?lang=fr").get_data(as_text=True)
     assert not re.search(r"<td[^>]*>(none|unknown)", html)
     assert re.search(r"<td[^>]*>Aucun marquage", html)
+
+
+def test_chinese_names_follow_pinyin_order(client):
+    """On Chinese pages names sort as zh's collation does, by pinyin (阿 a before 澳 ao before
+    巴 ba … 中 zhong), not by code point (巴 U+5DF4 would come before 阿 U+963F)."""
+    page = client.get("/iecee?lang=zh").get_data(as_text=True)
+    matrix = page[page.index('class="data matrix iecee-matrix"'):]
+    names = [n for _, n in re.findall(r'<th scope="row"><a href="/countries/(\w+)">([^<]+)</a>',
+                                      matrix)]
+    assert names.index("澳大利亚") < names.index("巴西") < names.index("日本") < names.index("中国")
+    assert names != sorted(names)  # code point order differs
+    page = client.get("/match?lang=zh").get_data(as_text=True)
+    options = re.findall(r'<option value="(\w\w)"[^>]*>([^<]+)</option>', page)
+    codes = [c for c, _ in options]  # 阿拉伯联合酋长国, 澳大利亚, 巴西, 秘鲁 (bì lǔ), 德国
+    assert codes.index("AE") < codes.index("AU") < codes.index("BR") < codes.index("PE") \
+        < codes.index("DE")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from dataclasses import replace
 
 from flask import url_for
+from pypinyin import Style, lazy_pinyin
 
 from search.freshness import freshness
 from search.query import Hit, SearchRequest, SearchResult
@@ -15,12 +17,16 @@ from webapp.i18n import country_name
 from webapp.knowledge import widen
 from webapp.labels import kind_label, record_title
 
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
 
 def name_key(name: str) -> tuple[str, str]:
-    """A sort key for names in the reader's language without ICU (PyICU is not installed):
-    accents and other marks set aside, then case, so "Émirats" sorts with "Egypte" and "إ"
-    with "ا"; scripts without such marks (Chinese) sort by code point."""
+    """A sort key for names in the reader's language without ICU: accents and other marks set
+    aside, then case, so "Émirats" sorts with "Egypte", "ё" with "е" and "إ" with "ا"; Chinese
+    names by their pinyin, tone by tone (阿联酋 a1 before 澳大利亚 ao4), as zh's CLDR collation."""
     folded = name.casefold()
+    if _HAN.search(folded):
+        return " ".join(lazy_pinyin(folded, style=Style.TONE3, neutral_tone_with_five=True)), folded
     base = "".join(c for c in unicodedata.normalize("NFKD", folded)
                    if not unicodedata.combining(c))
     return base, folded

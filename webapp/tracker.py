@@ -24,6 +24,7 @@ from search.notifications import (
 )
 from search.query import MAX_PER_PAGE, Hit, SearchRequest, SearchResult, Term
 from webapp.i18n import country_name, locale_code
+from webapp.present import name_key
 
 ITEM_FIELDS = ("symbol", "area", "type", "base_symbol", "distribution_date", "title",
                "description", "products", "hs_codes", "ics_codes", "objectives", "agency",
@@ -205,7 +206,7 @@ CHANGE_LABELS = {
 def member_choices() -> list[tuple[str, str]]:
     """WTO members as (code, name in the reader's language), in the order of those names."""
     return sorted(((code, member_name(code)) for code in norm.wto_members()),
-                  key=lambda c: c[1].casefold())
+                  key=lambda c: name_key(c[1]))
 
 
 FACET_TITLES = {"member": _l("Member"), "area": _l("Agreement"), "type": _l("Type"),

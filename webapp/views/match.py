@@ -13,6 +13,7 @@ from webapp.i18n import country_name
 from webapp.knowledge import knowledge
 from webapp.labels import ATTRIBUTE_QUESTIONS
 from webapp.params import match_query
+from webapp.present import name_key
 
 bp = Blueprint("match", __name__)
 api = Blueprint("match_api", __name__)
@@ -56,7 +57,7 @@ def answer(query: MatchQuery) -> dict:
 
 
 def _market_choices() -> list[tuple[str, str]]:
-    return sorted(((m, country_name(m)) for m in MARKETS), key=lambda c: c[1].casefold())
+    return sorted(((m, country_name(m)) for m in MARKETS), key=lambda c: name_key(c[1]))
 
 
 @bp.get("/match")
