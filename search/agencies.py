@@ -200,7 +200,9 @@ def group_sources() -> list[dict]:
     against its official page (unions are not listed: their members are the law's)."""
     listed = json.loads(GROUPS_JSON.read_text(encoding="utf-8"))["groups"]
     return [{"group": g["id"], "url": g["source"]["url"], "publisher": g["source"]["publisher"],
-             "verified": bool(g.get("verified"))} for g in listed]
+             "verified": bool(g.get("verified")), "members": len(g["members"]),
+             "members_confirmed": len(g.get("verified_members", g["members"]
+                                            if g.get("verified") else []))} for g in listed]
 
 
 def group_markets(group: str | None) -> tuple[str, ...]:

@@ -212,6 +212,13 @@ def test_group_lists_name_their_source_and_say_they_are_not_verified(client):
     for group in listed.values():
         assert f'href="{group["source"]["url"]}"' in order
     assert order.count("Not verified") == sum(not g.get("verified") for g in listed.values())
+    for s in sources:  # how much of an unverified list a source confirms, on page and API
+        group = listed[s["group"]]
+        confirmed = set(group.get("verified_members", ()))
+        assert confirmed <= set(group["members"])
+        assert (s["members"], s["members_confirmed"]) == (len(group["members"]), len(confirmed))
+        if not s["verified"]:
+            assert f"{len(confirmed)} of {len(group['members'])} members confirmed" in order
 
 
 def test_matrix_rows_follow_the_readers_order_of_names(client):

@@ -739,6 +739,8 @@ class GroupSource(Schema):
     url = string()
     publisher = string()
     verified = flag()
+    members = whole("Members the list names")
+    members_confirmed = whole("Members a qualifying source read confirms")
 
 
 class Arrangements(Schema):
