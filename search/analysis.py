@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from array import array
 from collections.abc import Iterator
 
 # Han, Hiragana, Katakana and Hangul: scripts written without spaces between words.
@@ -101,6 +102,32 @@ def tokens(text: str) -> list[str]:
     return out
 
 
-def index_text(text: str) -> str:
-    """The text as the SQLite FTS5 table stores it: terms separated by single spaces."""
-    return " ".join(tokens(text))
+class _Words(dict):
+    """Folded ASCII word → its term's id: each distinct word is analysed once."""
+
+    def __init__(self, ids: dict[str, int]) -> None:
+        super().__init__()
+        self.ids = ids
+
+    def __missing__(self, word: str) -> int:
+        self[word] = code = self.ids[term(word)]
+        return code
+
+
+class TermCoder:
+    """A text → the ids of its terms, in order, as ``tokens`` would give them.
+
+    ``ids`` maps a term to its id (a dict that numbers a new term in its ``__missing__``). A
+    rebuild meets millions of words but a few tens of thousands of distinct ones, so an ASCII
+    text's words go straight to their ids through ``map`` (no Python frame per word).
+    """
+
+    def __init__(self, ids: dict[str, int]) -> None:
+        self.ids = ids
+        self.words = _Words(ids)
+
+    def __call__(self, text: str) -> array:
+        folded = fold(text)
+        if folded.isascii():
+            return array("i", map(self.words.__getitem__, _ASCII_TOKEN.findall(folded)))
+        return array("i", map(self.ids.__getitem__, tokens(folded)))

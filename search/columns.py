@@ -37,6 +37,7 @@ class KeywordColumn:
     value: np.ndarray       # value code of each entry
     postings: np.ndarray    # document positions grouped by value code
     offsets: np.ndarray     # postings[offsets[c]:offsets[c + 1]] hold value code c
+    starts: np.ndarray | None = None  # a document's entries are [starts[d]:starts[d + 1]]
 
     @classmethod
     def build(cls, doc: np.ndarray, stored: np.ndarray, names: dict[int, str]) -> KeywordColumn:
@@ -61,11 +62,23 @@ class KeywordColumn:
         return mask
 
     def counts(self, mask: np.ndarray, limit: int) -> list[tuple[str, int]]:
-        counted = np.bincount(self.value[mask[self.doc]], minlength=len(self.vocab))
+        counted = np.bincount(self.value[self._entries(mask)], minlength=len(self.vocab))
         nonzero = np.flatnonzero(counted)
         # Most frequent first; equal counts in value order, so the answer is deterministic.
         order = nonzero[np.lexsort((nonzero, -counted[nonzero]))][:limit]
         return [(self.vocab[c], int(counted[c])) for c in order]
+
+    def _entries(self, mask: np.ndarray) -> np.ndarray:
+        """The entries of the masked documents: a boolean pass over all entries, or, for few
+        documents, their runs (entries are in document order) gathered directly."""
+        if self.starts is None:
+            self.starts = np.searchsorted(self.doc, np.arange(len(mask) + 1))
+        docs = np.flatnonzero(mask)
+        if len(docs) * 8 > len(mask):
+            return mask[self.doc]
+        begin, lengths = self.starts[docs], self.starts[docs + 1] - self.starts[docs]
+        shift = np.repeat(begin - (np.cumsum(lengths) - lengths), lengths)
+        return np.arange(int(lengths.sum()), dtype=np.int64) + shift
 
 
 @dataclass
@@ -116,13 +129,16 @@ class TermStream:
 class Columns:
     generation: str
     rowids: np.ndarray
-    id_rank: np.ndarray
-    title_rank: np.ndarray
     lengths: np.ndarray     # (documents, text fields) int32: analysed terms per field
-    keywords: dict[str, KeywordColumn]
     dates: dict[str, np.ndarray]
+    _pairs: np.ndarray      # every document's (field, value code) pairs, one after the other
+    _pair_doc: np.ndarray   # the document position of each pair
+    _names: dict[int, str]  # value code → value
+    _keywords: dict[str, KeywordColumn] = field(default_factory=dict)
     _text: TermStream | None = None
-    _text_lock: threading.Lock = field(default_factory=threading.Lock)
+    _strings: dict[str, list[str]] = field(default_factory=dict)
+    _title_rank: np.ndarray | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def size(self) -> int:
@@ -130,33 +146,42 @@ class Columns:
 
     @classmethod
     def load(cls, conn: sqlite3.Connection, generation: str) -> Columns:
-        lengths = ", ".join(f"{name}_len" for name in TEXT_FIELDS)
-        rows = conn.execute(
-            f"SELECT rowid, id, title_sort, kw, {', '.join(DATE_FIELDS)}, {lengths} "
-            "FROM idx_docs ORDER BY rowid"
-        ).fetchall()
-        width = 4 + len(DATE_FIELDS)
-        columns = list(zip(*rows, strict=True)) if rows else [()] * (width + len(TEXT_FIELDS))
-        names: dict[int, str] = dict(conn.execute("SELECT code, value FROM idx_values"))
-        per_field = np.array([row[width:] for row in rows], dtype=np.int32)
+        """What every request needs, read in one pass over the narrow ``idx_cols``; each
+        keyword column, the ids and the titles are read or built when a request first asks for
+        them (``conn`` then in a read transaction of the same generation, as these were)."""
+        rows = conn.execute("SELECT rowid, kw, nums FROM idx_cols ORDER BY rowid").fetchall()
+        rowids, kw, nums = zip(*rows, strict=True) if rows else ((), (), ())
+        numbers = np.frombuffer(b"".join(nums), dtype=np.int32).reshape(
+            len(rows), len(TEXT_FIELDS) + len(DATE_FIELDS))
+        counts = np.fromiter((len(b) // 8 for b in kw), dtype=np.int64, count=len(kw))
         return cls(
             generation=generation,
-            rowids=np.array(columns[0], dtype=np.int64),
-            id_rank=_ranks(columns[1]),
-            title_rank=_ranks(columns[2]),
-            lengths=per_field.reshape(len(rows), len(TEXT_FIELDS)),
-            keywords=_keyword_columns(columns[3], names),
-            dates={name: np.array([date_number(d) or 0 for d in columns[4 + i]], dtype=np.int64)
+            rowids=np.array(rowids, dtype=np.int64),
+            lengths=np.ascontiguousarray(numbers[:, : len(TEXT_FIELDS)]),
+            dates={name: numbers[:, len(TEXT_FIELDS) + i].astype(np.int64)
                    for i, name in enumerate(DATE_FIELDS)},
+            _pairs=np.frombuffer(b"".join(kw), dtype=np.int32).reshape(-1, 2),
+            _pair_doc=np.repeat(np.arange(len(kw), dtype=np.int32), counts),
+            _names=dict(conn.execute("SELECT code, value FROM idx_values")),
         )
+
+    def keyword(self, name: str) -> KeywordColumn:
+        if (column := self._keywords.get(name)) is None:
+            with self._lock:
+                if (column := self._keywords.get(name)) is None:
+                    selected = self._pairs[:, 0] == KEYWORD_FIELDS.index(name)
+                    column = KeywordColumn.build(self._pair_doc[selected],
+                                                 self._pairs[selected, 1], self._names)
+                    self._keywords[name] = column
+        return column
 
     def text(self, conn: sqlite3.Connection) -> TermStream:
         """The term postings, built on the first text search: a search with filters only (a
         list page, a feed) does not wait for them. ``conn`` must be in the read transaction
         these columns were loaded for."""
-        with self._text_lock:
+        with self._lock:
             if self._text is None:
-                rows = conn.execute("SELECT terms FROM idx_docs ORDER BY rowid")
+                rows = conn.execute("SELECT terms FROM idx_text ORDER BY rowid")
                 blobs = [row[0] for row in rows]
                 self._text = TermStream.build(blobs, self.lengths)
             return self._text
@@ -165,7 +190,7 @@ class Columns:
         return np.searchsorted(self.rowids, rowids)
 
     def any_of(self, name: str, values: tuple[str, ...]) -> np.ndarray:
-        return self.keywords[name].any_of(values, self.size)
+        return self.keyword(name).any_of(values, self.size)
 
     def within(self, name: str, low: int | None, high: int | None) -> np.ndarray:
         column = self.dates[name]
@@ -177,13 +202,14 @@ class Columns:
         return mask
 
     def facet(self, name: str, mask: np.ndarray, limit: int) -> list[tuple[str, int]]:
-        return self.keywords[name].counts(mask, limit)
+        return self.keyword(name).counts(mask, limit)
 
-    def sort_key(self, sort: str, candidates: np.ndarray) -> np.ndarray:
+    def sort_key(self, conn: sqlite3.Connection, sort: str, candidates: np.ndarray
+                 ) -> np.ndarray:
         """Ascending key for a sort name; documents without the value come last either way."""
         name, descending = sort.lstrip("-"), sort.startswith("-")
         if name == "title":
-            key = self.title_rank[candidates]
+            key = self.title_rank(conn)[candidates]
             return -key if descending else key
         column = self.dates[name][candidates]
         missing = column == 0
@@ -191,19 +217,48 @@ class Columns:
         key[missing] = _MISSING_HIGH
         return key
 
+    def strings(self, conn: sqlite3.Connection, name: str) -> list[str]:
+        """Every document's id or title_sort, read once per generation."""
+        if (values := self._strings.get(name)) is None:
+            with self._lock:
+                if (values := self._strings.get(name)) is None:
+                    values = self._strings[name] = [v for (v,) in conn.execute(
+                        f"SELECT {name} FROM idx_cols ORDER BY rowid")]
+        return values
 
-def _keyword_columns(blobs: tuple[bytes, ...], names: dict[int, str]) -> dict[str, KeywordColumn]:
-    counts = np.fromiter((len(b) // 8 for b in blobs), dtype=np.int64, count=len(blobs))
-    pairs = np.frombuffer(b"".join(blobs), dtype=np.int32).reshape(-1, 2)
-    doc = np.repeat(np.arange(len(blobs), dtype=np.int32), counts)
-    columns = {}
-    for index, name in enumerate(KEYWORD_FIELDS):
-        selected = pairs[:, 0] == index
-        columns[name] = KeywordColumn.build(doc[selected], pairs[selected, 1], names)
-    return columns
+    def title_rank(self, conn: sqlite3.Connection) -> np.ndarray:
+        if self._title_rank is None:
+            ranks = _ranks(self.strings(conn, "title_sort"))
+            with self._lock:
+                self._title_rank = ranks
+        return self._title_rank
+
+    def top(self, conn: sqlite3.Connection, keys: list[np.ndarray], candidates: np.ndarray,
+            k: int) -> np.ndarray:
+        """Indices (into ``candidates``) of the k first by the keys (first key first), equal
+        keys by id: the ids are compared only within runs of equal keys among the first k."""
+        while len(keys) > 1 and len(keys[0]) and keys[0].min() == keys[0].max():
+            keys = keys[1:]  # a key that is equal everywhere orders nothing
+        primary = keys[0]
+        if k < len(primary):
+            kth = np.partition(primary, k - 1)[k - 1]
+            idx = np.flatnonzero(primary <= kth)
+        else:
+            idx = np.arange(len(primary))
+        idx = idx[np.lexsort([key[idx] for key in reversed(keys)])]
+        sorted_keys = np.stack([key[idx] for key in keys])
+        starts = np.flatnonzero(np.r_[True, (sorted_keys[:, 1:] != sorted_keys[:, :-1]).any(0)])
+        ends = np.r_[starts[1:], len(idx)]
+        for start, end in zip(starts, ends, strict=True):
+            if start >= k:
+                break
+            if end - start > 1:
+                ids = self.strings(conn, "id")
+                idx[start:end] = sorted(idx[start:end], key=lambda i: ids[candidates[i]])
+        return idx[:k]
 
 
-def _ranks(values: tuple[str, ...]) -> np.ndarray:
+def _ranks(values: list[str]) -> np.ndarray:
     order = sorted(range(len(values)), key=values.__getitem__)
     ranks = np.empty(len(values), dtype=np.int64)
     ranks[order] = np.arange(len(values), dtype=np.int64)

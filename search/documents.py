@@ -60,13 +60,7 @@ def notification(r: dict) -> Document:
     return Document(
         id=r["id"],
         kind="notification",
-        text={
-            "title": r.get("title", ""),
-            "keywords": _join(r["symbol"], r.get("products"), *r["hs_codes"], *r["ics_codes"],
-                              *r.get("keywords", [])),
-            "body": _join(r.get("description"), r.get("agency"), *r.get("objectives", []),
-                          _translations_text(r)),
-        },
+        text=_notification_text(r),
         keywords={
             **_base(r),
             "country": members,
@@ -90,6 +84,16 @@ def notification(r: dict) -> Document:
         title_sort=fold(r.get("title", "")),
         record=r,
     )
+
+
+def _notification_text(r: dict) -> dict[str, str]:
+    return {
+        "title": r.get("title", ""),
+        "keywords": _join(r["symbol"], r.get("products"), *r["hs_codes"], *r["ics_codes"],
+                          *r.get("keywords", [])),
+        "body": _join(r.get("description"), r.get("agency"), *r.get("objectives", []),
+                      _translations_text(r)),
+    }
 
 
 def _members_of(symbols: list[str]) -> set[str]:
@@ -155,7 +159,8 @@ def hscode(r: dict) -> Document:
         id=r["id"], kind="hscode",
         text={"title": r["description"], "keywords": _join(r["code"], *r["labels"].values()),
               "body": ""},
-        keywords={**_base(r), "hs": norm.hs_prefixes(r["code"]), "type": [f"level-{r['level']}"]},
+        keywords={**_base(r), "hs": list(norm.hs_prefixes(r["code"])),
+                  "type": [f"level-{r['level']}"]},
         title_sort=r["code"], record=r,
     )
 
@@ -182,3 +187,11 @@ BUILDERS: dict[str, Callable[[dict], Document]] = {
 
 def to_document(record: dict) -> Document:
     return BUILDERS[record["kind"]](record)
+
+
+def text_of(record: dict) -> dict[str, str]:
+    """A record's text fields alone (the embedded index derives them again to highlight a
+    page of hits instead of storing them); notifications, most hits, without the rest."""
+    if record["kind"] == "notification":
+        return _notification_text(record)
+    return to_document(record).text

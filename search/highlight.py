@@ -17,16 +17,34 @@ FRAGMENT_CHARS = 180
 MAX_FRAGMENTS = 2
 
 
+# Word token → its term ("" for a CJK run): a page of hits repeats the same words, and this
+# runs for every word of every hit's text.
+_TERMS: dict[str, str] = {}
+_TERMS_KEPT = 200_000
+
+
 def spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
     """Character ranges of ``text`` (NFC) that match any of the terms, merged and sorted."""
+    if text.isascii() and not _may_hold(text.lower(), terms):
+        return []
     found: list[tuple[int, int]] = []
     for m in TOKEN.finditer(text):
-        token, start = m.group(), m.start()
-        if is_cjk(token):
-            found.extend(_cjk_spans(token, start, terms))
-        elif term(fold(token)) in terms:
-            found.append((start, m.end()))
+        token = m.group()
+        if (analysed := _TERMS.get(token)) is None:
+            if len(_TERMS) >= _TERMS_KEPT:
+                _TERMS.clear()
+            analysed = _TERMS[token] = "" if is_cjk(token) else term(fold(token))
+        if analysed in terms:
+            found.append((m.start(), m.end()))
+        elif not analysed:
+            found.extend(_cjk_spans(token, m.start(), terms))
     return _merge(found)
+
+
+def _may_hold(lowered: str, terms: set[str]) -> bool:
+    """Whether an ASCII text can hold one of the terms: a word whose term is t holds t
+    without its last letter ("batteries" → "battery", "children's" → "children")."""
+    return any((t[:-1] or t) in lowered for t in terms)
 
 
 def _cjk_spans(run: str, start: int, terms: set[str]) -> list[tuple[int, int]]:

@@ -28,17 +28,9 @@ def rebuild(store: RecordStore, backend: SearchBackend,
     return count
 
 
-# Above this share of the store, rebuilding the embedded index beats writing the changes into
-# it (FTS5 builds its index in one pass instead of merging segments batch after batch).
-# Elasticsearch is always written to: its index may be shared with hosts whose stores differ.
-REBUILD_SHARE = 0.3
-
-
 def index_records(store: RecordStore, backend: SearchBackend, ids: list[str]) -> int:
-    """Bring the index up to date for records a crawl just changed."""
-    if backend.name == "sqlite" and len(ids) > 1000 and \
-            len(ids) > REBUILD_SHARE * sum(store.counts().values()):
-        return rebuild(store, backend)
+    """Bring the index up to date for records a crawl just changed: only those are written,
+    however many (a write costs the same per document in a fresh index as in a full one)."""
     return backend.upsert(documents(store.get_many(ids)))
 
 

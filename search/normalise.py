@@ -339,13 +339,14 @@ def hs_code(value: str | int) -> str:
     return digits
 
 
-def hs_prefixes(code: str) -> list[str]:
+@lru_cache(maxsize=65536)  # pure, and called for every HS code of every indexed record
+def hs_prefixes(code: str) -> tuple[str, ...]:
     """Return the chapter, heading, subheading … prefixes of an HS code, shortest first."""
     digits = hs_code(code)
     prefixes = [digits[:length] for length in range(2, len(digits) + 1, 2)]
     if len(digits) % 2:
         prefixes.append(digits)
-    return prefixes
+    return tuple(prefixes)
 
 
 @lru_cache(maxsize=1)

@@ -1,8 +1,8 @@
 """Text matching and relevance for the SQLite backend: Elasticsearch's scores, to the bit.
 
-FTS5 decides which documents match (phrases, AND, OR, exclusions). The scores are those the
-Elasticsearch query of ``search.es_backend`` gives, so both backends list the same records in
-the same order:
+The term postings decide which documents match (phrases, AND, OR, exclusions). The scores are
+those the Elasticsearch query of ``search.es_backend`` gives, so both backends list the same
+records in the same order:
 
 - a phrase is a ``multi_match`` of type ``phrase`` over the text fields with their boosts: the
   best of its per-field scores (a dis_max without tie breaker), not their sum;
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Iterable
 
 import numpy as np
 
@@ -39,52 +38,36 @@ CACHED_TERMS = 50_000
 CACHED_BYTES = 32 << 20  # phrase scores kept per generation
 
 
-def fts_phrase(terms: tuple[str, ...]) -> str:
-    """A quoted FTS5 phrase built only from analysed terms."""
-    return '"' + " ".join(terms).replace('"', '""') + '"'
-
-
-def fts_query(groups: Iterable[Iterable[tuple[str, ...]]]) -> str:
-    return " AND ".join("(" + " OR ".join(fts_phrase(p) for p in g) + ")" for g in groups)
-
-
 def match(conn: sqlite3.Connection, cols: Columns, parsed: ParsedQuery
           ) -> tuple[np.ndarray, np.ndarray]:
-    """Documents matching the text (all when there is none), and their relevance scores."""
+    """Documents matching the text (all when there is none), and their relevance scores.
+
+    A phrase matches where its terms follow each other in one field; a group matches where
+    any of its phrases does; a document must match every group and no excluded phrase."""
     scores = np.zeros(cols.size, dtype=F32)
-    if parsed.groups:
-        mask = _mask(conn, cols, fts_query(parsed.groups))
-        if mask.any():
-            scores = _scores(conn, cols, parsed.groups)
-            for kind, weight in KIND_WEIGHTS.items():
-                scores[cols.any_of("kind", (kind,))] *= F32(weight)
-    else:
-        mask = np.ones(cols.size, dtype=bool)
-    if parsed.excluded:
-        mask &= ~_mask(conn, cols, fts_query([parsed.excluded]))
+    mask = np.ones(cols.size, dtype=bool)
+    if not parsed.groups and not parsed.excluded:
+        return mask, scores
+    text = cols.text(conn)
+    for group in parsed.groups:
+        found = np.zeros(cols.size, dtype=bool)
+        for phrase in group:
+            found[_phrase(conn, cols, text, phrase)[0]] = True
+        mask &= found
+    if parsed.groups and mask.any():
+        scores = _scores(conn, cols, text, parsed.groups)
+        for kind, weight in KIND_WEIGHTS.items():
+            scores[cols.any_of("kind", (kind,))] *= F32(weight)
+    for phrase in parsed.excluded:
+        mask[_phrase(conn, cols, text, phrase)[0]] = False
     return mask, scores
-
-
-def _rowids(conn: sqlite3.Connection, query: str) -> np.ndarray:
-    # One string from SQLite and one parse in numpy: no Python object per matching row.
-    (joined,) = conn.execute(
-        "SELECT group_concat(rowid) FROM idx_fts WHERE idx_fts MATCH ?", (query,)
-    ).fetchone()
-    return np.fromstring(joined, dtype=np.int64, sep=",") if joined else np.empty(0, np.int64)
-
-
-def _mask(conn: sqlite3.Connection, cols: Columns, query: str) -> np.ndarray:
-    mask = np.zeros(cols.size, dtype=bool)
-    mask[cols.positions(_rowids(conn, query))] = True
-    return mask
 
 
 # --- scores ------------------------------------------------------------------------------------
 
-def _scores(conn: sqlite3.Connection, cols: Columns,
+def _scores(conn: sqlite3.Connection, cols: Columns, text: TermStream,
             groups: tuple[tuple[tuple[str, ...], ...], ...]) -> np.ndarray:
     """Lucene sums the clauses of a bool query in double precision and returns a float."""
-    text = cols.text(conn)
     phrases = {p: _phrase_scores(conn, cols, text, p) for g in groups for p in g}
     total = np.zeros(cols.size, dtype=np.float64)
     for group in groups:
@@ -98,6 +81,15 @@ def _phrase_scores(conn: sqlite3.Connection, cols: Columns, text: TermStream,
 
     They depend on the generation only, so they are kept: a common word's, asked again, costs
     one scatter instead of a pass over its hundreds of thousands of occurrences."""
+    docs, found = _phrase(conn, cols, text, phrase)
+    best = np.zeros(cols.size, dtype=F32)
+    best[docs] = found
+    return best
+
+
+def _phrase(conn: sqlite3.Connection, cols: Columns, text: TermStream,
+            phrase: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The documents holding the phrase (ascending) and its best per-field score in each."""
     cache = text.cache.setdefault("phrases", {})
     if (found := cache.get(phrase)) is None:
         found = _best_fields(conn, cols, text, phrase)
@@ -106,24 +98,24 @@ def _phrase_scores(conn: sqlite3.Connection, cols: Columns, text: TermStream,
             cache.clear()
             kept = found[0].nbytes + found[1].nbytes
         cache[phrase], text.cache["phrase_bytes"] = found, kept
-    best = np.zeros(cols.size, dtype=F32)
-    best[found[0]] = found[1]
-    return best
+    return found
 
 
 def _best_fields(conn: sqlite3.Connection, cols: Columns, text: TermStream,
                  phrase: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """The documents holding the phrase, and the best of its per-field scores in each."""
-    stats = [_term_stats(conn, text, t) for t in phrase]
-    slots, freqs = _frequencies(text, [term_id for term_id, _ in stats])
+    term_ids = [_term_id(conn, text, t) for t in phrase]
+    slots, freqs = _frequencies(text, term_ids)
+    # A one-word phrase's slots are its term's: counted once for both.
+    stats = [_term_stats(text, t, slots if len(phrase) == 1 else None) for t in term_ids]
     norms, norm_inverse, counts = _field_stats(cols, text)
-    weights = np.array([boost * (F32(1) + K1) * _idf(counts[f], [df[f] for _, df in stats])
+    weights = np.array([boost * (F32(1) + K1) * _idf(counts[f], [df[f] for df in stats])
                         for f, boost in enumerate(BOOSTS)], dtype=F32)
     docs, fields = np.divmod(slots, len(BOOSTS))
     weight = weights[fields]
     score = weight - weight / (F32(1) + freqs.astype(F32) * norm_inverse[fields, norms[slots]])
     # The slots are sorted, so each document's fields are neighbours: the best of each run.
-    first = np.flatnonzero(np.diff(docs, prepend=-1))
+    first = _starts(docs)
     if not len(first):
         return docs, score
     return docs[first], np.maximum.reduceat(score, first)
@@ -144,8 +136,16 @@ def _frequencies(text: TermStream, term_ids: list[int]) -> tuple[np.ndarray, np.
 
 def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct values of a sorted array and how many times each occurs."""
-    first = np.flatnonzero(np.diff(values, prepend=-1))
+    first = _starts(values)
     return values[first], np.diff(first, append=len(values))
+
+
+def _starts(values: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of a sorted array begins."""
+    change = np.empty(len(values), dtype=bool)
+    change[:1] = True
+    np.not_equal(values[1:], values[:-1], out=change[1:])
+    return np.flatnonzero(change)
 
 
 def _idf(count: int, doc_freqs: list[int]) -> np.float32:
@@ -155,18 +155,29 @@ def _idf(count: int, doc_freqs: list[int]) -> np.float32:
     return F32(sum(float(F32(math.log(1 + (count - n + 0.5) / (n + 0.5)))) for n in doc_freqs))
 
 
-def _term_stats(conn: sqlite3.Connection, text: TermStream, term: str
-                ) -> tuple[int, np.ndarray]:
-    """A term's id (-1 when unknown) and the number of documents holding it in each field."""
-    cache = text.cache.setdefault("terms", {})
-    if (stats := cache.get(term)) is None:
+def _term_id(conn: sqlite3.Connection, text: TermStream, term: str) -> int:
+    """A term's id, -1 when no document holds it."""
+    cache = text.cache.setdefault("ids", {})
+    if (term_id := cache.get(term)) is None:
         row = conn.execute("SELECT id FROM idx_terms WHERE term = ?", (term,)).fetchone()
         term_id = row[0] if row else -1
-        slots, _ = _runs(text.postings(term_id)[1])
-        stats = (term_id, np.bincount(slots % len(BOOSTS), minlength=len(BOOSTS)))
         if len(cache) >= CACHED_TERMS:
             cache.clear()
-        cache[term] = stats
+        cache[term] = term_id
+    return term_id
+
+
+def _term_stats(text: TermStream, term_id: int, slots: np.ndarray | None) -> np.ndarray:
+    """The number of documents holding the term in each field; ``slots``, when given, are
+    the distinct slots of its postings, already counted."""
+    cache = text.cache.setdefault("terms", {})
+    if (stats := cache.get(term_id)) is None:
+        if slots is None:
+            slots = _runs(text.postings(term_id)[1])[0]
+        stats = np.bincount(slots % len(BOOSTS), minlength=len(BOOSTS))
+        if len(cache) >= CACHED_TERMS:
+            cache.clear()
+        cache[term_id] = stats
     return stats
 
 

@@ -1,14 +1,18 @@
-"""Embedded search: SQLite FTS5 finds text matches, numpy columns do everything else.
+"""Embedded search: in-memory numpy columns over three narrow SQLite tables.
 
-FTS5 (over the analysed text, stored once in ``idx_docs`` as its external content) decides which
-documents match. Ranking (``search.ranking``), filters, facet counts and sort keys work on
-compact in-memory numpy columns (``search.columns``), so a search is a few FTS lookups plus
-vectorised passes instead of per-row SQL functions and a ``GROUP BY`` per facet.
+Each document is a row of ``idx_docs`` (its record), of ``idx_cols`` (what filters, facets and
+sorts read: keyword value codes, dates, sort keys, the length of each text field) and of
+``idx_text`` (its analysed text as integer term ids, numbered in ``idx_terms``). A search loads
+the columns once per index generation (``search.columns``), finds and ranks text matches from
+the term postings built from ``idx_text`` (``search.ranking``: a phrase is a run of consecutive
+positions, scored as Elasticsearch scores it), filters, counts facets and orders with vectorised
+passes, then reads the page's records. There is no full-text index to build or merge (FTS5 gave
+the same answers at twice the disk and half the write speed): writing a document is three rows.
 
 The columns are reloaded when another connection or process changed the index (a generation
 counter in ``idx_meta``), inside the same read transaction as the query, so they always agree.
-Every write is one transaction; a rebuild drops and refills the tables in one transaction, so
-with WAL readers keep seeing the previous complete index until the commit.
+Every write is one transaction; with WAL readers keep seeing the previous complete index until
+the commit.
 """
 
 from __future__ import annotations
@@ -18,48 +22,44 @@ import threading
 from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from itertools import chain
 from pathlib import Path
 
 import numpy as np
 
 from search import jsonio
-from search.analysis import tokens
+from search.analysis import TermCoder
 from search.backend import BackendError, SearchBackend, add_highlights
 from search.columns import Columns, date_number
+from search.documents import text_of
 from search.fields import DATE_FIELDS, KEYWORD_FIELDS, MAPPING_VERSION, TEXT_FIELDS, Document
 from search.query import Hit, Range, SearchRequest, SearchResult, Term, parse_text
 from search.ranking import match
 
 # The on-disk layout of this backend; a change of it or of the field model rebuilds the index.
-SCHEMA_VERSION = f"{MAPPING_VERSION}.3"
-_TOKENIZER = "unicode61 remove_diacritics 0 tokenchars '.,'''"
+SCHEMA_VERSION = f"{MAPPING_VERSION}.4"
 _TEXT = list(TEXT_FIELDS)
-_DOC_COLUMNS = ["id", "kind", "record", "text", *_TEXT, *(f"{n}_len" for n in _TEXT), "kw",
-                "terms", "title_sort", *DATE_FIELDS]
+_COLS = ["rowid", "id", "title_sort", "kw", "nums"]
 _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS idx_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS idx_values (code INTEGER PRIMARY KEY, field TEXT NOT NULL, "
     "value TEXT NOT NULL, UNIQUE (field, value))",
-    f"CREATE TABLE IF NOT EXISTS idx_docs (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
-    f"kind TEXT NOT NULL, record TEXT NOT NULL, text TEXT NOT NULL, "
-    f"{', '.join(f'{n} TEXT NOT NULL' for n in _TEXT)}, "
-    f"{', '.join(f'{n}_len INTEGER NOT NULL' for n in _TEXT)}, kw BLOB NOT NULL, "
-    f"terms BLOB NOT NULL, title_sort TEXT NOT NULL, "
-    f"{', '.join(f'{n} TEXT' for n in DATE_FIELDS)})",
-    f"CREATE VIRTUAL TABLE IF NOT EXISTS idx_fts USING fts5({', '.join(_TEXT)}, "
-    f"content='idx_docs', content_rowid='rowid', tokenize=\"{_TOKENIZER}\")",
-    # Analysed terms as integers: idx_docs.terms holds each document's text as their ids, from
-    # which the ranking builds its postings (search.columns.TermStream).
     "CREATE TABLE IF NOT EXISTS idx_terms (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE)",
+    "CREATE TABLE IF NOT EXISTS idx_docs (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
+    "kind TEXT NOT NULL, record TEXT NOT NULL)",
+    # kw: (field, value code) int32 pairs; nums: int32 terms in each text field, then each
+    # date as YYYYMMDD (0 when missing).
+    "CREATE TABLE IF NOT EXISTS idx_cols (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, "
+    "title_sort TEXT NOT NULL, kw BLOB NOT NULL, nums BLOB NOT NULL)",
+    # terms: int32 term ids of the text fields one after the other (lengths says where).
+    "CREATE TABLE IF NOT EXISTS idx_text (rowid INTEGER PRIMARY KEY, terms BLOB NOT NULL)",
 ]
-_WRITE_DOC = (
-    f"INSERT INTO idx_docs ({', '.join(_DOC_COLUMNS)}) "
-    f"VALUES ({', '.join('?' for _ in _DOC_COLUMNS)}) ON CONFLICT(id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _DOC_COLUMNS[1:])
-)
-_FTS_COLUMNS = ", ".join(_TEXT)
-_FTS_MARKS = ", ".join("?" for _ in _TEXT)
+_TABLES = ("idx_docs", "idx_cols", "idx_text", "idx_values", "idx_terms")
+_INSERT = {
+    "idx_docs": "INSERT INTO idx_docs (rowid, id, kind, record) VALUES (?, ?, ?, ?)",
+    "idx_cols": f"INSERT INTO idx_cols ({', '.join(_COLS)}) "
+                f"VALUES ({', '.join('?' for _ in _COLS)})",
+    "idx_text": "INSERT INTO idx_text (rowid, terms) VALUES (?, ?)",
+}
 
 
 class SqliteBackend(SearchBackend):
@@ -138,53 +138,34 @@ class SqliteBackend(SearchBackend):
     # --- writes ------------------------------------------------------------------------------
 
     def upsert(self, docs: Iterable[Document]) -> int:
-        """Write documents in batches: forget the old text of those that exist, write the
-        rows, then index every row of the batch in one statement."""
+        """Write documents in batches: those that exist lose their old rows first."""
         written = 0
         with self._write() as conn:
-            codes, terms = _Codes(conn), _TermIds(conn)
+            writer = _Writer(conn, fresh=False)
             for batch in _batches(docs, 500):
-                rows = _doc_rows(batch, codes, terms)
-                marks = ", ".join("?" for _ in rows)
-                ids = [row[0] for row in rows]
-                old = conn.execute(f"SELECT rowid, {_FTS_COLUMNS} FROM idx_docs "
-                                   f"WHERE id IN ({marks})", ids).fetchall()
-                # An external-content FTS table must be told the old text to forget.
-                conn.executemany(f"INSERT INTO idx_fts (idx_fts, rowid, {_FTS_COLUMNS}) "
-                                 f"VALUES ('delete', ?, {_FTS_MARKS})", old)
-                conn.executemany(_WRITE_DOC, rows)
-                conn.execute(f"INSERT INTO idx_fts (rowid, {_FTS_COLUMNS}) SELECT rowid, "
-                             f"{_FTS_COLUMNS} FROM idx_docs WHERE id IN ({marks})", ids)
-                written += len(rows)
+                written += writer.write(batch)
         return written
 
     def delete(self, ids: Iterable[str]) -> int:
         removed = 0
         with self._write() as conn:
-            for doc_id in ids:
-                old = conn.execute(
-                    f"SELECT rowid, {_FTS_COLUMNS} FROM idx_docs WHERE id = ?", (doc_id,)
-                ).fetchone()
-                if old:
-                    conn.execute(f"INSERT INTO idx_fts (idx_fts, rowid, {_FTS_COLUMNS}) "
-                                 f"VALUES ('delete', ?, {_FTS_MARKS})", old)
-                    conn.execute("DELETE FROM idx_docs WHERE rowid = ?", (old[0],))
-                    removed += 1
+            for chunk in _batches(ids, 500):
+                marks = ", ".join("?" for _ in chunk)
+                old = [r for (r,) in conn.execute(
+                    f"SELECT rowid FROM idx_docs WHERE id IN ({marks})", chunk)]
+                removed += _delete_rows(conn, old)
         return removed
 
     def rebuild(self, docs: Iterable[Document]) -> int:
-        """Fill fresh tables in bulk and build the full-text index once at the end."""
+        """Fill fresh tables; readers keep the old ones until the commit."""
         with self._write() as conn:
             _drop_tables(conn)
             _create_tables(conn)
-            codes, terms = _Codes(conn, fresh=True), _TermIds(conn, fresh=True)
+            writer = _Writer(conn, fresh=True)
             written = 0
             for batch in _batches(docs, 2000):
-                conn.executemany(_WRITE_DOC, _doc_rows(batch, codes, terms))
-                written += len(batch)
-            codes.flush()
-            terms.flush()
-            conn.execute("INSERT INTO idx_fts (idx_fts) VALUES ('rebuild')")
+                written += writer.write(batch)
+            writer.flush()
         return written
 
     # --- reads -------------------------------------------------------------------------------
@@ -230,10 +211,11 @@ class SqliteBackend(SearchBackend):
             mask, scores = match(conn, cols, parsed)
             mask = _filter(cols, mask, request.filters)
             facets = {name: cols.facet(name, mask, request.facet_size) for name in request.facets}
-            page = _order(cols, mask, scores, request, ranked=bool(parsed.groups))
-            hits, texts = _fetch(conn, cols, page, scores)
-        if request.highlight:
-            add_highlights(hits, texts, parsed.terms)
+            page = _order(conn, cols, mask, scores, request, ranked=bool(parsed.groups))
+            hits = _fetch(conn, cols, page, scores)
+        if request.highlight and parsed.terms:
+            # The text fields, derived again from the 20 records of the page, are not stored.
+            add_highlights(hits, [text_of(h.record) for h in hits], parsed.terms)
         return SearchResult(int(mask.sum()), hits, facets, request.page, request.per_page)
 
     def _current_columns(self, conn: sqlite3.Connection) -> Columns:
@@ -274,77 +256,85 @@ class _Codes:
                                   ((code, f, v) for (f, v), code in self.known.items()))
 
 
-class _Numbering(dict):
-    """Terms and their ids; a term not seen yet gets the next id."""
+class _TermIds(dict):
+    """Analysed term → integer id, kept in idx_terms. A fresh table (a rebuild) numbers its
+    terms here and writes them at the end; otherwise a term not met yet is looked up (and
+    added) once."""
+
+    def __init__(self, conn: sqlite3.Connection, fresh: bool) -> None:
+        super().__init__()
+        self.conn, self.fresh = conn, fresh
 
     def __missing__(self, term: str) -> int:
-        self[term] = code = len(self) + 1
-        return code
-
-
-class _TermIds:
-    """Integer ids of analysed terms, kept in idx_terms; new terms get the next free ids.
-
-    For a fresh table (a rebuild) ids are numbered here and written in one batch at the end;
-    otherwise the terms of each batch are looked up (and added) first.
-    """
-
-    def __init__(self, conn: sqlite3.Connection, fresh: bool = False) -> None:
-        self.conn, self.fresh = conn, fresh
-        self.known: dict[str, int] = _Numbering() if fresh else {}
-
-    def learn(self, analysed: Iterable[list[str]]) -> None:
         if self.fresh:
-            return
-        known = self.known
-        new = list(dict.fromkeys(t for terms in analysed for t in terms if t not in known))
-        self.conn.executemany("INSERT OR IGNORE INTO idx_terms (term) VALUES (?)",
-                              ((t,) for t in new))
-        for chunk in _batches(new, 500):
-            marks = ", ".join("?" for _ in chunk)
-            known.update(self.conn.execute(
-                f"SELECT term, id FROM idx_terms WHERE term IN ({marks})", chunk))
-
-    def encode(self, analysed: list[list[str]]) -> bytes:
-        # map() over the dict's own lookup: no Python frame per term (millions in a rebuild).
-        return array("i", map(self.known.__getitem__, chain.from_iterable(analysed))).tobytes()
+            code = len(self) + 1
+        else:
+            code = self.conn.execute(
+                "INSERT INTO idx_terms (term) VALUES (?) ON CONFLICT DO UPDATE "
+                "SET term = excluded.term RETURNING id", (term,)).fetchone()[0]
+        self[term] = code
+        return code
 
     def flush(self) -> None:
         if self.fresh:
             self.conn.executemany("INSERT INTO idx_terms VALUES (?, ?)",
-                                  ((code, t) for t, code in self.known.items()))
+                                  ((code, t) for t, code in self.items()))
 
 
 _FIELD_INDEX = {name: i for i, name in enumerate(KEYWORD_FIELDS)}
 
 
-def _doc_rows(batch: list[Document], codes: _Codes, terms: _TermIds) -> list[tuple]:
-    analysed = [[tokens(d.text.get(name, "")) for name in _TEXT] for d in batch]
-    terms.learn(field for fields in analysed for field in fields)
-    return [_doc_row(d, a, codes, terms.encode(a)) for d, a in zip(batch, analysed, strict=True)]
+class _Writer:
+    """Documents → rows of the three tables, numbered after the last rowid."""
+
+    def __init__(self, conn: sqlite3.Connection, fresh: bool) -> None:
+        self.conn = conn
+        self.codes, self.terms = _Codes(conn, fresh), _TermIds(conn, fresh)
+        self.coder = TermCoder(self.terms)
+        self.next = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM idx_docs").fetchone()[0]
+
+    def write(self, batch: list[Document]) -> int:
+        """Write a batch; a document already written (before, or earlier in the batch) is
+        replaced: the last one given wins."""
+        batch = list({doc.id: doc for doc in batch}.values())
+        marks = ", ".join("?" for _ in batch)
+        _delete_rows(self.conn, [r for (r,) in self.conn.execute(
+            f"SELECT rowid FROM idx_docs WHERE id IN ({marks})", [d.id for d in batch])])
+        docs, cols, text = [], [], []
+        for doc in batch:
+            self.next += 1
+            fields = [self.coder(doc.text.get(name, "")) for name in _TEXT]
+            docs.append((self.next, doc.id, doc.kind, jsonio.dumps(doc.record)))
+            dates = (date_number(doc.dates.get(name)) or 0 for name in DATE_FIELDS)
+            cols.append((self.next, doc.id, doc.title_sort, self._keywords(doc),
+                         array("i", [*map(len, fields), *dates]).tobytes()))
+            text.append((self.next, b"".join(f.tobytes() for f in fields)))
+        for table, rows in (("idx_docs", docs), ("idx_cols", cols), ("idx_text", text)):
+            self.conn.executemany(_INSERT[table], rows)
+        return len(batch)
+
+    def _keywords(self, doc: Document) -> bytes:
+        codes = self.codes
+        known = codes.known  # looked up inline: this loop runs a million times in a rebuild
+        flat = [_FIELD_INDEX["kind"], codes("kind", doc.kind)]
+        for name, values in doc.keywords.items():
+            if values and name != "kind":
+                index = _FIELD_INDEX[name]  # a field outside the model fails loudly here
+                for value in (values if len(values) == 1 else dict.fromkeys(values)):
+                    flat += (index, known.get((name, value)) or codes(name, value))
+        return array("i", flat).tobytes()
+
+    def flush(self) -> None:
+        self.codes.flush()
+        self.terms.flush()
 
 
-def _doc_row(doc: Document, analysed: list[list[str]], codes: _Codes, term_ids: bytes) -> tuple:
-    known = codes.known  # looked up inline: this loop runs a million times in a rebuild
-    flat = [_FIELD_INDEX["kind"], codes("kind", doc.kind)]
-    for name, values in doc.keywords.items():
-        if values and name != "kind":
-            index = _FIELD_INDEX[name]  # a field outside the model fails loudly here
-            for value in (values if len(values) == 1 else dict.fromkeys(values)):
-                flat += (index, known.get((name, value)) or codes(name, value))
-    pairs = array("i", flat)
-    return (
-        doc.id,
-        doc.kind,
-        jsonio.dumps(doc.record),
-        jsonio.dumps(doc.text),
-        *(" ".join(terms) for terms in analysed),
-        *(len(terms) for terms in analysed),
-        pairs.tobytes(),
-        term_ids,
-        doc.title_sort,
-        *(doc.dates.get(name) for name in DATE_FIELDS),
-    )
+def _delete_rows(conn: sqlite3.Connection, rowids: list[int]) -> int:
+    if rowids:
+        marks = ", ".join("?" for _ in rowids)
+        for table in ("idx_docs", "idx_cols", "idx_text"):
+            conn.execute(f"DELETE FROM {table} WHERE rowid IN ({marks})", rowids)
+    return len(rowids)
 
 
 def _batches(items: Iterable, size: int) -> Iterator[list]:
@@ -370,7 +360,7 @@ def _create_tables(conn: sqlite3.Connection) -> None:
 
 
 def _drop_tables(conn: sqlite3.Connection) -> None:
-    for table in ("idx_fts", "idx_docs", "idx_values", "idx_terms"):
+    for table in ("idx_fts", *_TABLES):  # idx_fts: the full-text table of schema 5.3
         conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
@@ -383,50 +373,34 @@ def _filter(cols: Columns, mask: np.ndarray, filters: Iterable[Term | Range]) ->
     return mask
 
 
-def _order(
-    cols: Columns, mask: np.ndarray, scores: np.ndarray, request: SearchRequest, ranked: bool
-) -> np.ndarray:
+def _order(conn: sqlite3.Connection, cols: Columns, mask: np.ndarray, scores: np.ndarray,
+           request: SearchRequest, ranked: bool) -> np.ndarray:
     """Positions of the requested page, in a total order (ties broken by id)."""
     candidates = np.flatnonzero(mask)
     if request.sort == "relevance" and ranked:
         # Equally relevant records: newest first, then by id.
-        keys = [-scores[candidates], cols.sort_key("-date", candidates)]
+        keys = [-scores[candidates], cols.sort_key(conn, "-date", candidates)]
     else:
         # Without text to rank by, "relevance" means newest first.
-        keys = [cols.sort_key("-date" if request.sort == "relevance" else request.sort,
+        keys = [cols.sort_key(conn, "-date" if request.sort == "relevance" else request.sort,
                               candidates)]
     wanted = request.offset + request.per_page
-    top = _top([*keys, cols.id_rank[candidates]], wanted)
+    top = cols.top(conn, keys, candidates, wanted)
     return candidates[top[request.offset : wanted]]
 
 
-def _top(keys: list[np.ndarray], k: int) -> np.ndarray:
-    """Indices of the k smallest rows by the keys (first key first), partitioning first."""
-    while len(keys) > 1 and len(keys[0]) and keys[0].min() == keys[0].max():
-        keys = keys[1:]  # a key that is equal everywhere orders nothing
-    primary = keys[0]
-    if k < len(primary):
-        kth = np.partition(primary, k - 1)[k - 1]
-        idx = np.flatnonzero(primary <= kth)
-    else:
-        idx = np.arange(len(primary))
-    return idx[np.lexsort([key[idx] for key in reversed(keys)])][:k]
-
-
-def _fetch(
-    conn: sqlite3.Connection, cols: Columns, positions: np.ndarray, scores: np.ndarray
-) -> tuple[list[Hit], list[dict]]:
+def _fetch(conn: sqlite3.Connection, cols: Columns, positions: np.ndarray,
+           scores: np.ndarray) -> list[Hit]:
     rowids = [int(r) for r in cols.rowids[positions]]
     if not rowids:
-        return [], []
+        return []
     marks = ",".join("?" for _ in rowids)
     rows = conn.execute(
-        f"SELECT rowid, id, kind, record, text FROM idx_docs WHERE rowid IN ({marks})", rowids
+        f"SELECT rowid, id, kind, record FROM idx_docs WHERE rowid IN ({marks})", rowids
     ).fetchall()
     by_rowid = {row[0]: row for row in rows}
-    hits, texts = [], []
+    hits = []
     for rowid, position in zip(rowids, positions, strict=True):
-        _, doc_id, kind, record, text = by_rowid[rowid]
+        _, doc_id, kind, record = by_rowid[rowid]
         hits.append(Hit(doc_id, kind, jsonio.loads(record), float(scores[position])))
-        texts.append(jsonio.loads(text))
-    return hits, texts
+    return hits

@@ -5,7 +5,7 @@ import string
 
 import pytest
 
-from search.analysis import _ASCII_TOKEN, TOKEN, bigrams, fold, index_text, stem, tokens
+from search.analysis import _ASCII_TOKEN, TOKEN, TermCoder, bigrams, fold, stem, tokens
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -33,9 +33,31 @@ def test_plurals_as_lucene_minimal_english_stems_them(word, stemmed):
     assert stem(word) == stemmed
 
 
-def test_bigrams_and_index_text():
+def test_bigrams():
     assert bigrams("电池") == ["电池"] and bigrams("池") == ["池"]
-    assert index_text("Lithium 电池组") == "lithium 电池 池组"
+    assert tokens("Lithium 电池组") == ["lithium", "电池", "池组"]
+
+
+class _Numbering(dict):
+    def __missing__(self, term):
+        self[term] = code = len(self) + 1
+        return code
+
+
+@pytest.mark.parametrize("text", [
+    "Children's toys and VEHICLES: batteries, glass, buses",
+    "Lithium 电池组 for e-bikes (43.040.10); Électrique, Straße",
+    "", "   ", "8507.60 lithium-ion batteries' packs",
+])
+def test_term_ids_are_the_tokens_numbered(text):
+    """The index stores a text as term ids: decoded, they are exactly its analysed terms, and
+    a word met again (any case, plural or possessive) gets its term's id."""
+    ids = _Numbering()
+    coder = TermCoder(ids)
+    first, again = coder(text), coder(text.upper())
+    names = {code: t for t, code in ids.items()}
+    assert [names[c] for c in first] == tokens(text)
+    assert list(again) == [ids[t] for t in tokens(text.upper())]
 
 
 def test_fold_is_idempotent():

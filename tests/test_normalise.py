@@ -417,11 +417,11 @@ def test_bad_hs_code_is_rejected_quoting_the_input(value):
 
 
 def test_hs_prefixes():
-    assert hs_prefixes("87032319") == ["87", "8703", "870323", "87032319"]
-    assert hs_prefixes("8703.23") == ["87", "8703", "870323"]
-    assert hs_prefixes("8703231") == ["87", "8703", "870323", "8703231"]
-    assert hs_prefixes("870") == ["87", "870"]
-    assert hs_prefixes("87") == ["87"]
+    assert hs_prefixes("87032319") == ("87", "8703", "870323", "87032319")
+    assert hs_prefixes("8703.23") == ("87", "8703", "870323")
+    assert hs_prefixes("8703231") == ("87", "8703", "870323", "8703231")
+    assert hs_prefixes("870") == ("87", "870")
+    assert hs_prefixes("87") == ("87",)
     with pytest.raises(NormaliseError):
         hs_prefixes("8")
 
