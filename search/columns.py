@@ -1,10 +1,11 @@
 """Compact in-memory columns of the SQLite index: filters, facet counts, sort and rank inputs.
 
 Documents are addressed by their position in rowid order. Each document stores its keyword
-values as a blob of (field, value code) int32 pairs, so loading every document's values is one
-concatenation and a reshape, not a Python loop over values. A keyword field is then two parallel
-arrays (document position, value code) plus postings by value: a filter is a union of postings
-and a facet is one ``bincount`` over the entries of the matching documents.
+values as a blob of int32 value codes (each code names its field and value in ``idx_values``),
+so loading every document's values is one concatenation, not a Python loop over values. A
+keyword field, built when a request first uses it, is then two parallel arrays (document
+position, value code) plus postings by value: a filter is a union of postings and a facet is one
+``bincount`` over the entries of the matching documents.
 
 The text fields are there too, for BM25 (``search.ranking``): each field's length, and, built
 on the first text search, the postings of every term (``TermStream``): where it occurs, in
@@ -131,8 +132,9 @@ class Columns:
     rowids: np.ndarray
     lengths: np.ndarray     # (documents, text fields) int32: analysed terms per field
     dates: dict[str, np.ndarray]
-    _pairs: np.ndarray      # every document's (field, value code) pairs, one after the other
-    _pair_doc: np.ndarray   # the document position of each pair
+    _codes: np.ndarray      # every document's keyword value codes, one after the other
+    _code_doc: np.ndarray   # the document position of each code
+    _fields: np.ndarray     # value code → index of its field in KEYWORD_FIELDS
     _names: dict[int, str]  # value code → value
     _keywords: dict[str, KeywordColumn] = field(default_factory=dict)
     _text: TermStream | None = None
@@ -153,25 +155,31 @@ class Columns:
         rowids, kw, nums = zip(*rows, strict=True) if rows else ((), (), ())
         numbers = np.frombuffer(b"".join(nums), dtype=np.int32).reshape(
             len(rows), len(TEXT_FIELDS) + len(DATE_FIELDS))
-        counts = np.fromiter((len(b) // 8 for b in kw), dtype=np.int64, count=len(kw))
+        counts = np.fromiter((len(b) // 4 for b in kw), dtype=np.int64, count=len(kw))
+        values = conn.execute("SELECT code, field, value FROM idx_values").fetchall()
+        field_index = {name: i for i, name in enumerate(KEYWORD_FIELDS)}
+        fields = np.full(max((c for c, _, _ in values), default=0) + 1, -1, dtype=np.int16)
+        for code, name, _ in values:
+            fields[code] = field_index.get(name, -1)
         return cls(
             generation=generation,
             rowids=np.array(rowids, dtype=np.int64),
             lengths=np.ascontiguousarray(numbers[:, : len(TEXT_FIELDS)]),
             dates={name: numbers[:, len(TEXT_FIELDS) + i].astype(np.int64)
                    for i, name in enumerate(DATE_FIELDS)},
-            _pairs=np.frombuffer(b"".join(kw), dtype=np.int32).reshape(-1, 2),
-            _pair_doc=np.repeat(np.arange(len(kw), dtype=np.int32), counts),
-            _names=dict(conn.execute("SELECT code, value FROM idx_values")),
+            _codes=np.frombuffer(b"".join(kw), dtype=np.int32),
+            _code_doc=np.repeat(np.arange(len(kw), dtype=np.int32), counts),
+            _fields=fields,
+            _names={code: value for code, _, value in values},
         )
 
     def keyword(self, name: str) -> KeywordColumn:
         if (column := self._keywords.get(name)) is None:
             with self._lock:
                 if (column := self._keywords.get(name)) is None:
-                    selected = self._pairs[:, 0] == KEYWORD_FIELDS.index(name)
-                    column = KeywordColumn.build(self._pair_doc[selected],
-                                                 self._pairs[selected, 1], self._names)
+                    selected = self._fields[self._codes] == KEYWORD_FIELDS.index(name)
+                    column = KeywordColumn.build(self._code_doc[selected],
+                                                 self._codes[selected], self._names)
                     self._keywords[name] = column
         return column
 

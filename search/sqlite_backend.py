@@ -22,6 +22,7 @@ import threading
 from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -38,24 +39,27 @@ from search.ranking import match
 # The on-disk layout of this backend; a change of it or of the field model rebuilds the index.
 SCHEMA_VERSION = f"{MAPPING_VERSION}.4"
 _TEXT = list(TEXT_FIELDS)
-_COLS = ["rowid", "id", "title_sort", "kw", "nums"]
+_COLS = ["rowid", "id", "kind", "title_sort", "kw", "nums"]
 _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS idx_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS idx_values (code INTEGER PRIMARY KEY, field TEXT NOT NULL, "
     "value TEXT NOT NULL, UNIQUE (field, value))",
     "CREATE TABLE IF NOT EXISTS idx_terms (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE)",
-    "CREATE TABLE IF NOT EXISTS idx_docs (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
-    "kind TEXT NOT NULL, record TEXT NOT NULL)",
-    # kw: (field, value code) int32 pairs; nums: int32 terms in each text field, then each
-    # date as YYYYMMDD (0 when missing).
-    "CREATE TABLE IF NOT EXISTS idx_cols (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, "
-    "title_sort TEXT NOT NULL, kw BLOB NOT NULL, nums BLOB NOT NULL)",
+    # A record is stored as the JSON array of its values; its keys, in order, are its shape's,
+    # kept once (records of a kind share a few shapes): half the bytes of the JSON object.
+    "CREATE TABLE IF NOT EXISTS idx_shapes (code INTEGER PRIMARY KEY, keys TEXT NOT NULL UNIQUE)",
+    "CREATE TABLE IF NOT EXISTS idx_docs (rowid INTEGER PRIMARY KEY, shape INTEGER NOT NULL, "
+    "record TEXT NOT NULL)",
+    # kw: int32 codes of the keyword values (idx_values says their field); nums: int32 terms
+    # in each text field, then each date as YYYYMMDD (0 when missing).
+    "CREATE TABLE IF NOT EXISTS idx_cols (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
+    "kind TEXT NOT NULL, title_sort TEXT NOT NULL, kw BLOB NOT NULL, nums BLOB NOT NULL)",
     # terms: int32 term ids of the text fields one after the other (lengths says where).
     "CREATE TABLE IF NOT EXISTS idx_text (rowid INTEGER PRIMARY KEY, terms BLOB NOT NULL)",
 ]
-_TABLES = ("idx_docs", "idx_cols", "idx_text", "idx_values", "idx_terms")
+_TABLES = ("idx_docs", "idx_cols", "idx_text", "idx_values", "idx_terms", "idx_shapes")
 _INSERT = {
-    "idx_docs": "INSERT INTO idx_docs (rowid, id, kind, record) VALUES (?, ?, ?, ?)",
+    "idx_docs": "INSERT INTO idx_docs (rowid, shape, record) VALUES (?, ?, ?)",
     "idx_cols": f"INSERT INTO idx_cols ({', '.join(_COLS)}) "
                 f"VALUES ({', '.join('?' for _ in _COLS)})",
     "idx_text": "INSERT INTO idx_text (rowid, terms) VALUES (?, ?)",
@@ -152,7 +156,7 @@ class SqliteBackend(SearchBackend):
             for chunk in _batches(ids, 500):
                 marks = ", ".join("?" for _ in chunk)
                 old = [r for (r,) in conn.execute(
-                    f"SELECT rowid FROM idx_docs WHERE id IN ({marks})", chunk)]
+                    f"SELECT rowid FROM idx_cols WHERE id IN ({marks})", chunk)]
                 removed += _delete_rows(conn, old)
         return removed
 
@@ -171,8 +175,10 @@ class SqliteBackend(SearchBackend):
     # --- reads -------------------------------------------------------------------------------
 
     def get(self, doc_id: str) -> dict | None:
-        row = self._conn().execute("SELECT record FROM idx_docs WHERE id = ?", (doc_id,)).fetchone()
-        return jsonio.loads(row[0]) if row else None
+        row = self._conn().execute(
+            "SELECT s.keys, d.record FROM idx_cols c JOIN idx_docs d ON d.rowid = c.rowid "
+            "JOIN idx_shapes s ON s.code = d.shape WHERE c.id = ?", (doc_id,)).fetchone()
+        return _record(*row) if row else None
 
     def counts(self) -> dict[str, int]:
         # Counting 100,000 rows takes ~0.1 s; the generation changes with every write, so the
@@ -181,7 +187,7 @@ class SqliteBackend(SearchBackend):
         generation = _meta(conn, "generation") or "0"
         cached = self._counts
         if cached is None or cached[0] != generation:
-            rows = conn.execute("SELECT kind, COUNT(*) FROM idx_docs GROUP BY kind").fetchall()
+            rows = conn.execute("SELECT kind, COUNT(*) FROM idx_cols GROUP BY kind").fetchall()
             cached = self._counts = (generation, dict(rows))
         return dict(cached[1])
 
@@ -281,7 +287,43 @@ class _TermIds(dict):
                                   ((code, t) for t, code in self.items()))
 
 
-_FIELD_INDEX = {name: i for i, name in enumerate(KEYWORD_FIELDS)}
+_FIELDS = frozenset(KEYWORD_FIELDS)
+
+
+class _Shapes(dict):
+    """A record's keys, in order → the code of that shape in idx_shapes."""
+
+    def __init__(self, conn: sqlite3.Connection, fresh: bool) -> None:
+        super().__init__()
+        self.conn, self.fresh = conn, fresh
+
+    def __call__(self, keys: tuple[str, ...]) -> int:
+        return self[keys]
+
+    def __missing__(self, keys: tuple[str, ...]) -> int:
+        text = jsonio.dumps(keys)
+        if self.fresh:
+            code = len(self) + 1
+        else:
+            code = self.conn.execute(
+                "INSERT INTO idx_shapes (keys) VALUES (?) ON CONFLICT DO UPDATE "
+                "SET keys = excluded.keys RETURNING code", (text,)).fetchone()[0]
+        self[keys] = code
+        return code
+
+    def flush(self) -> None:
+        if self.fresh:
+            self.conn.executemany("INSERT INTO idx_shapes VALUES (?, ?)",
+                                  ((code, jsonio.dumps(keys)) for keys, code in self.items()))
+
+
+@lru_cache(maxsize=1024)
+def _keys(text: str) -> tuple[str, ...]:
+    return tuple(jsonio.loads(text))
+
+
+def _record(keys: str, values: str) -> dict:
+    return dict(zip(_keys(keys), jsonio.loads(values), strict=True))
 
 
 class _Writer:
@@ -291,7 +333,8 @@ class _Writer:
         self.conn = conn
         self.codes, self.terms = _Codes(conn, fresh), _TermIds(conn, fresh)
         self.coder = TermCoder(self.terms)
-        self.next = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM idx_docs").fetchone()[0]
+        self.shapes = _Shapes(conn, fresh)
+        self.next = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM idx_cols").fetchone()[0]
 
     def write(self, batch: list[Document]) -> int:
         """Write a batch; a document already written (before, or earlier in the batch) is
@@ -299,14 +342,16 @@ class _Writer:
         batch = list({doc.id: doc for doc in batch}.values())
         marks = ", ".join("?" for _ in batch)
         _delete_rows(self.conn, [r for (r,) in self.conn.execute(
-            f"SELECT rowid FROM idx_docs WHERE id IN ({marks})", [d.id for d in batch])])
+            f"SELECT rowid FROM idx_cols WHERE id IN ({marks})", [d.id for d in batch])])
         docs, cols, text = [], [], []
         for doc in batch:
             self.next += 1
             fields = [self.coder(doc.text.get(name, "")) for name in _TEXT]
-            docs.append((self.next, doc.id, doc.kind, jsonio.dumps(doc.record)))
+            record = doc.record
+            docs.append((self.next, self.shapes(tuple(record)),
+                         jsonio.dumps(list(record.values()))))
             dates = (date_number(doc.dates.get(name)) or 0 for name in DATE_FIELDS)
-            cols.append((self.next, doc.id, doc.title_sort, self._keywords(doc),
+            cols.append((self.next, doc.id, doc.kind, doc.title_sort, self._keywords(doc),
                          array("i", [*map(len, fields), *dates]).tobytes()))
             text.append((self.next, b"".join(f.tobytes() for f in fields)))
         for table, rows in (("idx_docs", docs), ("idx_cols", cols), ("idx_text", text)):
@@ -316,17 +361,19 @@ class _Writer:
     def _keywords(self, doc: Document) -> bytes:
         codes = self.codes
         known = codes.known  # looked up inline: this loop runs a million times in a rebuild
-        flat = [_FIELD_INDEX["kind"], codes("kind", doc.kind)]
+        flat = [codes("kind", doc.kind)]
         for name, values in doc.keywords.items():
             if values and name != "kind":
-                index = _FIELD_INDEX[name]  # a field outside the model fails loudly here
+                if name not in _FIELDS:
+                    raise KeyError(f"not a keyword field of the model: {name}")
                 for value in (values if len(values) == 1 else dict.fromkeys(values)):
-                    flat += (index, known.get((name, value)) or codes(name, value))
+                    flat.append(known.get((name, value)) or codes(name, value))
         return array("i", flat).tobytes()
 
     def flush(self) -> None:
         self.codes.flush()
         self.terms.flush()
+        self.shapes.flush()
 
 
 def _delete_rows(conn: sqlite3.Connection, rowids: list[int]) -> int:
@@ -396,11 +443,13 @@ def _fetch(conn: sqlite3.Connection, cols: Columns, positions: np.ndarray,
         return []
     marks = ",".join("?" for _ in rowids)
     rows = conn.execute(
-        f"SELECT rowid, id, kind, record FROM idx_docs WHERE rowid IN ({marks})", rowids
+        f"SELECT d.rowid, c.id, c.kind, s.keys, d.record FROM idx_docs d "
+        f"JOIN idx_cols c ON c.rowid = d.rowid JOIN idx_shapes s ON s.code = d.shape "
+        f"WHERE d.rowid IN ({marks})", rowids
     ).fetchall()
     by_rowid = {row[0]: row for row in rows}
     hits = []
     for rowid, position in zip(rowids, positions, strict=True):
-        _, doc_id, kind, record = by_rowid[rowid]
-        hits.append(Hit(doc_id, kind, jsonio.loads(record), float(scores[position])))
+        _, doc_id, kind, keys, values = by_rowid[rowid]
+        hits.append(Hit(doc_id, kind, _record(keys, values), float(scores[position])))
     return hits

@@ -60,6 +60,23 @@ def test_upsert_replaces_the_content(backend):
     assert backend.get("G/TBT/N/EU/1033")["title"] == "Cosmetics"
 
 
+def test_records_come_back_exactly_as_written(backend):
+    """Every kind of value, key order included, whatever shapes records take and whether
+    they arrive in a fresh index (rebuild) or one already holding others (upsert)."""
+    plain = notification("G/TBT/N/EU/1", title="Toys")
+    rich = notification("G/TBT/N/EU/2", title="Éléments 锂电池 «quoted» \"x\"",
+                        translations={"fr": {"title": "Jouets"}}, hs_codes=["850760"])
+    odd = {**notification("G/TBT/N/EU/3", title="Odd"), "extra": {"nested": [1, 2.5, None]}}
+    reordered = dict(reversed(list(notification("G/TBT/N/EU/4", title="Reordered").items())))
+    backend.rebuild([doc(plain), doc(rich)])
+    backend.upsert([doc(odd), doc(reordered)])
+    for record in (plain, rich, odd, reordered):
+        got = backend.get(record["id"])
+        assert got == record and list(got) == list(record)
+    hit = backend.search(SearchRequest(text="reordered")).hits[0]
+    assert hit.record == reordered and list(hit.record) == list(reordered)
+
+
 def test_get_count_and_delete(filled):
     backend, records = filled
     assert backend.count() == len(records)
