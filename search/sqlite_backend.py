@@ -262,59 +262,53 @@ class _Codes:
                                   ((code, f, v) for (f, v), code in self.known.items()))
 
 
-class _TermIds(dict):
-    """Analysed term → integer id, kept in idx_terms. A fresh table (a rebuild) numbers its
-    terms here and writes them at the end; otherwise a term not met yet is looked up (and
+class _Numbered(dict):
+    """Values → integer codes kept in a table of (code, text). A fresh table (a rebuild) is
+    numbered here and written at the end; otherwise a value not met yet is looked up (and
     added) once."""
+
+    table, column = "", ""
 
     def __init__(self, conn: sqlite3.Connection, fresh: bool) -> None:
         super().__init__()
         self.conn, self.fresh = conn, fresh
 
-    def __missing__(self, term: str) -> int:
+    def text(self, value) -> str:
+        return value
+
+    def __missing__(self, value) -> int:
         if self.fresh:
             code = len(self) + 1
         else:
             code = self.conn.execute(
-                "INSERT INTO idx_terms (term) VALUES (?) ON CONFLICT DO UPDATE "
-                "SET term = excluded.term RETURNING id", (term,)).fetchone()[0]
-        self[term] = code
+                f"INSERT INTO {self.table} ({self.column}) VALUES (?) ON CONFLICT DO UPDATE "
+                f"SET {self.column} = excluded.{self.column} RETURNING rowid",
+                (self.text(value),)).fetchone()[0]
+        self[value] = code
         return code
 
     def flush(self) -> None:
         if self.fresh:
-            self.conn.executemany("INSERT INTO idx_terms VALUES (?, ?)",
-                                  ((code, t) for t, code in self.items()))
+            self.conn.executemany(f"INSERT INTO {self.table} VALUES (?, ?)",
+                                  ((code, self.text(v)) for v, code in self.items()))
+
+
+class _TermIds(_Numbered):
+    """Analysed term → its id in idx_terms."""
+
+    table, column = "idx_terms", "term"
+
+
+class _Shapes(_Numbered):
+    """A record's keys, in order → the code of that shape in idx_shapes."""
+
+    table, column = "idx_shapes", "keys"
+
+    def text(self, keys: tuple[str, ...]) -> str:
+        return jsonio.dumps(keys)
 
 
 _FIELDS = frozenset(KEYWORD_FIELDS)
-
-
-class _Shapes(dict):
-    """A record's keys, in order → the code of that shape in idx_shapes."""
-
-    def __init__(self, conn: sqlite3.Connection, fresh: bool) -> None:
-        super().__init__()
-        self.conn, self.fresh = conn, fresh
-
-    def __call__(self, keys: tuple[str, ...]) -> int:
-        return self[keys]
-
-    def __missing__(self, keys: tuple[str, ...]) -> int:
-        text = jsonio.dumps(keys)
-        if self.fresh:
-            code = len(self) + 1
-        else:
-            code = self.conn.execute(
-                "INSERT INTO idx_shapes (keys) VALUES (?) ON CONFLICT DO UPDATE "
-                "SET keys = excluded.keys RETURNING code", (text,)).fetchone()[0]
-        self[keys] = code
-        return code
-
-    def flush(self) -> None:
-        if self.fresh:
-            self.conn.executemany("INSERT INTO idx_shapes VALUES (?, ?)",
-                                  ((code, jsonio.dumps(keys)) for keys, code in self.items()))
 
 
 @lru_cache(maxsize=1024)
@@ -348,7 +342,7 @@ class _Writer:
             self.next += 1
             fields = [self.coder(doc.text.get(name, "")) for name in _TEXT]
             record = doc.record
-            docs.append((self.next, self.shapes(tuple(record)),
+            docs.append((self.next, self.shapes[tuple(record)],
                          jsonio.dumps(list(record.values()))))
             dates = (date_number(doc.dates.get(name)) or 0 for name in DATE_FIELDS)
             cols.append((self.next, doc.id, doc.kind, doc.title_sort, self._keywords(doc),
