@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import lru_cache
 from urllib.parse import quote, urlencode
 
 from babel import Locale
@@ -83,7 +84,12 @@ def country_name(code: str | None) -> str:
         return str(WTO_NAMES[code])
     if code in UNION_NAMES:
         return str(UNION_NAMES[code])
-    return Locale.parse(locale_code()).territories.get(code, code)
+    return _territories(locale_code()).get(code, code)
+
+
+@lru_cache(maxsize=16)  # parsing the locale for each name cost more than the rest of a list
+def _territories(locale: str) -> dict[str, str]:
+    return Locale.parse(locale).territories
 
 
 def when(value: str | None, time: bool = False) -> str:

@@ -7,6 +7,7 @@ Pages, the API, feeds and exports all call ``page`` or ``matching`` with the sam
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
@@ -161,7 +162,12 @@ def chart_request(query: NotificationQuery, today: date, facets: tuple[str, ...]
 
 def section_chapters(section: str) -> list[str]:
     """The HS chapters of a section ("XVI" → ["84", "85"]), to filter on them."""
-    return [f"{c:02d}" for c in range(1, 100) if norm.hs_section(f"{c:02d}") == section]
+    return list(_chapters(section))
+
+
+@lru_cache(maxsize=64)  # asked for each section of each facet of each list
+def _chapters(section: str) -> tuple[str, ...]:
+    return tuple(f"{c:02d}" for c in range(1, 100) if norm.hs_section(f"{c:02d}") == section)
 
 
 def member_of(symbol: str) -> dict:
