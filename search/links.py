@@ -50,15 +50,21 @@ def act_numbers(identifier: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _pattern(number: str) -> re.Pattern:
-    return re.compile(rf"(?<![\w/]){re.escape(number.casefold())}(?![\w/])")
+def _pattern(number: str) -> tuple[str, re.Pattern]:
+    """The folded number, and the pattern of it as a whole word."""
+    needle = number.casefold()
+    return needle, re.compile(rf"(?<![\w/]){re.escape(needle)}(?![\w/])")
 
 
 def _named(folded: str, identifiers: Iterable[str]) -> list[str]:
     found = []
     for identifier in identifiers:
         for number in act_numbers(identifier):
-            if number and _pattern(number).search(folded):
+            if not number:
+                continue
+            # Most numbers are in no text: a plain substring test rules them out first.
+            needle, pattern = _pattern(number)
+            if needle in folded and pattern.search(folded):
                 found.append(identifier)
                 break
     return sorted(set(found))
