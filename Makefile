@@ -14,6 +14,7 @@ test: install compile-translations
 	$(BIN)/pytest
 
 bench: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.crawl
 	$(BIN)/python -m bench.notifications
@@ -22,6 +23,7 @@ bench: install
 	$(BIN)/python -m bench.alerts
 	$(BIN)/python -m bench.relevance
 	$(BIN)/python -m bench.store
+	$(BIN)/python -m bench.peer
 
 install: $(STAMP)
 

@@ -21,6 +21,9 @@ SORTS = {"newest": "-date", "deadline": "deadline", "relevance": "relevance"}
 # A joint notification once, under its first symbol (see search.documents.notification).
 LISTED = Term("listed", ("true",))
 FACETS = ("country", "area", "type", "objectives", "section")
+# Each facet by the name of the parameter that filters on it (and asks for it: ``facets=``).
+FACET_PARAMS = {"country": "member", "area": "area", "type": "type", "objectives": "objective",
+                "section": "hs"}
 # Each step of a lifecycle, in the order WTO documents follow one another on the same day.
 STEP_ORDER = {"regular": 0, "revision": 1, "addendum": 2, "corrigendum": 3, "supplement": 4}
 # MarketPass's ICS → HS concordance, derived from notifications by tools/ics_hs.py.
@@ -43,6 +46,8 @@ class NotificationQuery:
     page: int = 1
     per_page: int = 20
     buffer_days: int = 0
+    facets: tuple[str, ...] = FACETS  # counted only when asked: the API's facets=
+    highlight: bool = True  # snippets of the words found, when there are words
     widened: str = ""  # the words widened across languages (search.expand), when they were
     also: tuple[str, ...] = ()  # what the widening added, to show the reader
 
@@ -67,13 +72,16 @@ def filters(query: NotificationQuery, today: date) -> tuple:
     return tuple(out)
 
 
-def search_request(query: NotificationQuery, today: date, *, facets: tuple[str, ...] = FACETS,
-                   page: int | None = None, per_page: int | None = None) -> SearchRequest:
-    """The backend request for a notification query (a page of it, or any other page size)."""
+def search_request(query: NotificationQuery, today: date, *,
+                   facets: tuple[str, ...] | None = None, page: int | None = None,
+                   per_page: int | None = None) -> SearchRequest:
+    """The backend request for a notification query (a page of it, or any other page size),
+    counting the query's facets unless others are given."""
     return SearchRequest(
-        text=query.widened or query.q, filters=filters(query, today), facets=facets,
+        text=query.widened or query.q, filters=filters(query, today),
+        facets=query.facets if facets is None else facets,
         sort=SORTS[query.effective_sort], page=page or query.page,
-        per_page=per_page or query.per_page, highlight=bool(query.q.strip()),
+        per_page=per_page or query.per_page, highlight=query.highlight and bool(query.q.strip()),
     )
 
 

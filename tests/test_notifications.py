@@ -544,3 +544,29 @@ def test_hs_sections_are_named_in_the_readers_language(client):
     for section in en:
         assert hs_section_name(section).casefold() in en[section].casefold()
         assert zh[section] != en[section]
+
+
+def test_counts_and_snippets_only_when_asked(client):
+    """The API counts what ``facets=`` names (all by default, none with ``none``) and gives
+    snippets unless ``highlight=0``; the results are the same either way."""
+    full = _api(client, "q=lithium")
+    assert set(full["facets"]) == {"member", "area", "type", "objective", "hs"}
+    assert any(item.get("highlights") for item in full["items"])
+    lean = _api(client, "q=lithium&facets=none&highlight=0")
+    assert lean["facets"] == {} and not any("highlights" in i for i in lean["items"])
+    assert _symbols(lean) == _symbols(full) and lean["total"] == full["total"]
+    some = _api(client, "q=lithium&facets=member&facets=hs")
+    assert some["facets"] == {k: full["facets"][k] for k in ("member", "hs")}
+    for bad in ("facets=members", "highlight=maybe"):
+        response = client.get(f"/api/v1/notifications?{bad}&lang=fr")
+        assert response.status_code == 400
+        assert "maybe" in bad or response.get_json()["error"]["message"].startswith("Décompte")
+        assert "members" in bad or "ni oui ni non" in response.get_json()["error"]["message"]
+
+
+def test_search_api_counts_only_when_asked(client):
+    full = client.get("/api/v1/search?q=lithium").get_json()
+    lean = client.get("/api/v1/search?q=lithium&facets=none&highlight=0").get_json()
+    assert full["facets"] and not lean["facets"]
+    assert [i["id"] for i in lean["items"]] == [i["id"] for i in full["items"]]
+    assert client.get("/api/v1/search?facets=members").status_code == 400

@@ -18,8 +18,9 @@ from search.agencies import ROLES, SECTORS, BodyQuery
 from search.attributes import Attributes
 from search.backend import RESULT_WINDOW
 from search.matcher import MatchQuery
+from search.notifications import FACET_PARAMS, NotificationQuery
+from search.notifications import FACETS as NOTIFICATION_FACETS
 from search.notifications import SORTS as NOTIFICATION_SORTS
-from search.notifications import NotificationQuery
 from search.query import MAX_TEXT_LENGTH, QueryError, SearchRequest, Term
 from search.records import KINDS, NOTIFICATION_TYPES
 
@@ -101,6 +102,32 @@ def _per_page_field() -> fields.Int:
     )
 
 
+class _Checked(fields.Str):
+    """A text argument normalised by ``check``, whose ValueError becomes a translated message."""
+
+    def check(self, value: str) -> object:
+        return value
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return self.check(super()._deserialize(value, attr, data, **kwargs).strip())
+
+
+class Flag(_Checked):
+    def check(self, value: str) -> bool:
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValidationError(_("“%(value)s” is not yes or no: use 1 or 0.", value=value))
+
+
+def _one_of(allowed: tuple[str, ...], message):
+    def check(value: str) -> None:
+        if value not in allowed:
+            raise ValidationError(str(message) % {"value": value, "allowed": ", ".join(allowed)})
+    return check
+
+
 class SearchArgs(Schema):
     """``q``, repeatable ``kind`` and ``country`` filters, ``page`` and ``per_page``."""
 
@@ -116,6 +143,13 @@ class SearchArgs(Schema):
                                              "(two-letter code, or EU).")))
     page = _page_field()
     per_page = _per_page_field()
+    facets = fields.List(fields.Str(validate=_one_of(
+        (*FACETS, "none"), _l("Unknown count “%(value)s”; choose from: %(allowed)s."))),
+        load_default=None, metadata=_about(_l(
+            "The counts to give beside the results (kind, country); none for no counts. All "
+            "when not given.")))
+    highlight = Flag(load_default=True, metadata=_about(_l(
+        "0: no snippets of the words found (faster); 1, the default: snippets.")))
 
     @validates_schema
     def _window(self, data: dict, **kwargs) -> None:
@@ -165,8 +199,11 @@ def search_request(args: MultiDict) -> SearchRequest:
         Term(name, tuple(dict.fromkeys(data[name]))) for name in ("kind", "country") if data[name]
     )
     try:
-        return SearchRequest(text=data["q"], filters=filters, facets=FACETS,
-                             page=data["page"], per_page=data["per_page"])
+        facets = FACETS if data["facets"] is None else tuple(
+            f for f in FACETS if f in data["facets"])
+        return SearchRequest(text=data["q"], filters=filters, facets=facets,
+                             page=data["page"], per_page=data["per_page"],
+                             highlight=data["highlight"])
     except QueryError as exc:
         # The schema catches what people get wrong; a request it let through but search/ refuses
         # is our bug, so its (English) detail goes to the log and the reader gets a plain 400.
@@ -177,16 +214,6 @@ def search_request(args: MultiDict) -> SearchRequest:
 # --- notifications ----------------------------------------------------------------------------
 
 MAX_BUFFER_DAYS = 90
-
-
-class _Checked(fields.Str):
-    """A text argument normalised by ``check``, whose ValueError becomes a translated message."""
-
-    def check(self, value: str) -> object:
-        return value
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return self.check(super()._deserialize(value, attr, data, **kwargs).strip())
 
 
 class Member(_Checked):
@@ -225,22 +252,6 @@ class IsoDay(_Checked):
             pass
         raise ValidationError(_("“%(date)s” is not a date: write it as YYYY-MM-DD, such as "
                                 "2025-01-31.", date=value))
-
-
-class Flag(_Checked):
-    def check(self, value: str) -> bool:
-        if value.lower() in ("1", "true", "yes", "on"):
-            return True
-        if value.lower() in ("0", "false", "no", "off"):
-            return False
-        raise ValidationError(_("“%(value)s” is not yes or no: use 1 or 0.", value=value))
-
-
-def _one_of(allowed: tuple[str, ...], message):
-    def check(value: str) -> None:
-        if value not in allowed:
-            raise ValidationError(str(message) % {"value": value, "allowed": ", ".join(allowed)})
-    return check
 
 
 def _buffer_range(value: int) -> None:
@@ -292,6 +303,14 @@ class NotificationArgs(Schema):
                            "the server's setting when not given.")),
         error_messages={"invalid": _l("The internal cut-off must be a whole number of days.")},
     )
+    facets = fields.List(fields.Str(validate=_one_of(
+        (*FACET_PARAMS.values(), "none"), _l("Unknown count “%(value)s”; choose from: "
+                                             "%(allowed)s."))),
+        load_default=None, metadata=_about(_l(
+            "The counts to give beside the results, by the parameter each counts for (member, "
+            "area, type, objective, hs); none for no counts. All when not given.")))
+    highlight = Flag(load_default=True, metadata=_about(_l(
+        "0: no snippets of the words found (faster); 1, the default: snippets.")))
 
     @validates_schema
     def _dates_in_order(self, data: dict, **kwargs) -> None:
@@ -321,6 +340,9 @@ def notification_query(args: MultiDict, default_buffer_days: int) -> Notificatio
         date_to=data["date_to"], sort=data["sort"], page=data["page"],
         per_page=data["per_page"],
         buffer_days=default_buffer_days if data["buffer_days"] is None else data["buffer_days"],
+        facets=NOTIFICATION_FACETS if data["facets"] is None else tuple(
+            name for name, param in FACET_PARAMS.items() if param in data["facets"]),
+        highlight=data["highlight"],
     )
 
 

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, abort, jsonify, redirect, render_template
 from flask_babel import gettext as _
 
 from search import normalise as norm
-from search.notifications import NotificationQuery
+from search.notifications import FACET_PARAMS, NotificationQuery
 from search.query import SearchRequest, Term
 from search.records import NOTIFICATION_TYPES
 from webapp import charts, exports, feeds, tracker
@@ -28,8 +28,6 @@ bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 api = Blueprint("notifications_api", __name__)
 
 # Backend facet field → the parameter that filters on it.
-FACET_PARAMS = {"country": "member", "area": "area", "type": "type", "objectives": "objective",
-                "section": "hs"}
 
 
 def _query() -> NotificationQuery:
