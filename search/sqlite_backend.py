@@ -234,6 +234,18 @@ class SqliteBackend(SearchBackend):
 
 # --- helpers -------------------------------------------------------------------------------------
 
+class _FieldCodes(dict):
+    """One keyword field's values → their codes; a value not met yet gets one from ``_Codes``."""
+
+    def __init__(self, codes: _Codes, field: str) -> None:
+        super().__init__()
+        self.codes, self.field = codes, field
+
+    def __missing__(self, value: str) -> int:
+        self[value] = code = self.codes.new(self.field, value)
+        return code
+
+
 class _Codes:
     """Integer codes of keyword values (field, value), assigned once and kept in idx_values.
 
@@ -241,25 +253,24 @@ class _Codes:
     """
 
     def __init__(self, conn: sqlite3.Connection, fresh: bool = False) -> None:
-        self.conn, self.fresh = conn, fresh
-        self.known: dict[tuple[str, str], int] = {}
+        self.conn, self.fresh, self.count = conn, fresh, 0
+        # Only the model's fields: another one fails loudly (KeyError) where it is written.
+        self.fields = {name: _FieldCodes(self, name) for name in KEYWORD_FIELDS}
 
-    def __call__(self, field: str, value: str) -> int:
-        key = (field, value)
-        if (code := self.known.get(key)) is None:
-            code = self.known[key] = len(self.known) + 1 if self.fresh else self._stored(key)
-        return code
-
-    def _stored(self, key: tuple[str, str]) -> int:
+    def new(self, field: str, value: str) -> int:
+        if self.fresh:
+            self.count += 1
+            return self.count
         return self.conn.execute(
             "INSERT INTO idx_values (field, value) VALUES (?, ?) ON CONFLICT DO UPDATE "
-            "SET value = excluded.value RETURNING code", key
+            "SET value = excluded.value RETURNING code", (field, value)
         ).fetchone()[0]
 
     def flush(self) -> None:
         if self.fresh:
             self.conn.executemany("INSERT INTO idx_values VALUES (?, ?, ?)",
-                                  ((code, f, v) for (f, v), code in self.known.items()))
+                                  ((code, field, value) for field, known in self.fields.items()
+                                   for value, code in known.items()))
 
 
 class _Numbered(dict):
@@ -308,9 +319,6 @@ class _Shapes(_Numbered):
         return jsonio.dumps(keys)
 
 
-_FIELDS = frozenset(KEYWORD_FIELDS)
-
-
 @lru_cache(maxsize=1024)
 def _keys(text: str) -> tuple[str, ...]:
     return tuple(jsonio.loads(text))
@@ -353,16 +361,14 @@ class _Writer:
         return len(batch)
 
     def _keywords(self, doc: Document) -> bytes:
-        codes = self.codes
-        known = codes.known  # looked up inline: this loop runs a million times in a rebuild
-        flat = [codes("kind", doc.kind)]
+        fields = self.codes.fields
+        flat = array("i", [fields["kind"][doc.kind]])
         for name, values in doc.keywords.items():
             if values and name != "kind":
-                if name not in _FIELDS:
-                    raise KeyError(f"not a keyword field of the model: {name}")
-                for value in (values if len(values) == 1 else dict.fromkeys(values)):
-                    flat.append(known.get((name, value)) or codes(name, value))
-        return array("i", flat).tobytes()
+                # map() over the dict's own lookup: no Python frame per value.
+                flat.extend(map(fields[name].__getitem__,
+                                values if len(values) == 1 else dict.fromkeys(values)))
+        return flat.tobytes()
 
     def flush(self) -> None:
         self.codes.flush()
