@@ -1,8 +1,8 @@
 """Compact in-memory columns of the SQLite index: filters, facet counts, sort and rank inputs.
 
 Documents are addressed by their position in rowid order. Each document stores its keyword
-values as a blob of int32 value codes (each code names its field and value in ``idx_values``),
-so loading every document's values is one concatenation, not a Python loop over values. A
+values as a blob of int32 value codes (a code's low bits name its field; ``idx_values`` its
+value), so loading every document's values is one concatenation, not a Python loop over values. A
 keyword field, built when a request first uses it, is then two parallel arrays (document
 position, value code) plus postings by value: a filter is a union of postings and a facet is one
 ``bincount`` over the entries of the matching documents.
@@ -14,8 +14,11 @@ which document and field, so term and phrase frequencies are a few array operati
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +26,24 @@ import numpy as np
 from search.fields import DATE_FIELDS, KEYWORD_FIELDS, TEXT_FIELDS
 
 _MISSING_HIGH = np.int64(99_999_999)
+# A keyword value's code holds its field's index in KEYWORD_FIELDS in these low bits.
+FIELD_BITS = 5
+if len(KEYWORD_FIELDS) > 1 << FIELD_BITS:
+    raise RuntimeError("more keyword fields than FIELD_BITS can name: widen it")
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Loading the columns or the term postings makes a hundred thousand row tuples, none in
+    a cycle: without the pause, each of the collections they set off walks every object of the
+    process (4× the load's time in a process holding the records)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def date_number(value: str | None) -> int | None:
@@ -134,8 +155,6 @@ class Columns:
     dates: dict[str, np.ndarray]
     _codes: np.ndarray      # every document's keyword value codes, one after the other
     _code_doc: np.ndarray   # the document position of each code
-    _fields: np.ndarray     # value code → index of its field in KEYWORD_FIELDS
-    _names: dict[int, str]  # value code → value
     _keywords: dict[str, KeywordColumn] = field(default_factory=dict)
     _text: TermStream | None = None
     _strings: dict[str, list[str]] = field(default_factory=dict)
@@ -156,11 +175,6 @@ class Columns:
         numbers = np.frombuffer(b"".join(nums), dtype=np.int32).reshape(
             len(rows), len(TEXT_FIELDS) + len(DATE_FIELDS))
         counts = np.fromiter((len(b) // 4 for b in kw), dtype=np.int64, count=len(kw))
-        values = conn.execute("SELECT code, field, value FROM idx_values").fetchall()
-        field_index = {name: i for i, name in enumerate(KEYWORD_FIELDS)}
-        fields = np.full(max((c for c, _, _ in values), default=0) + 1, -1, dtype=np.int16)
-        for code, name, _ in values:
-            fields[code] = field_index.get(name, -1)
         return cls(
             generation=generation,
             rowids=np.array(rowids, dtype=np.int64),
@@ -169,17 +183,20 @@ class Columns:
                    for i, name in enumerate(DATE_FIELDS)},
             _codes=np.frombuffer(b"".join(kw), dtype=np.int32),
             _code_doc=np.repeat(np.arange(len(kw), dtype=np.int32), counts),
-            _fields=fields,
-            _names={code: value for code, _, value in values},
         )
 
-    def keyword(self, name: str) -> KeywordColumn:
+    def keyword(self, conn: sqlite3.Connection, name: str) -> KeywordColumn:
+        """A keyword field's column, built when first used (``conn`` in a read transaction
+        of these columns' generation)."""
         if (column := self._keywords.get(name)) is None:
             with self._lock:
                 if (column := self._keywords.get(name)) is None:
-                    selected = self._fields[self._codes] == KEYWORD_FIELDS.index(name)
+                    selected = (self._codes & ((1 << FIELD_BITS) - 1)) == \
+                        KEYWORD_FIELDS.index(name)
+                    names = dict(conn.execute(
+                        "SELECT code, value FROM idx_values WHERE field = ?", (name,)))
                     column = KeywordColumn.build(self._code_doc[selected],
-                                                 self._codes[selected], self._names)
+                                                 self._codes[selected], names)
                     self._keywords[name] = column
         return column
 
@@ -189,16 +206,18 @@ class Columns:
         these columns were loaded for."""
         with self._lock:
             if self._text is None:
-                rows = conn.execute("SELECT terms FROM idx_text ORDER BY rowid")
-                blobs = [row[0] for row in rows]
-                self._text = TermStream.build(blobs, self.lengths)
+                with collector_paused():
+                    rows = conn.execute("SELECT terms FROM idx_text ORDER BY rowid")
+                    blobs = [row[0] for row in rows]
+                    self._text = TermStream.build(blobs, self.lengths)
             return self._text
 
     def positions(self, rowids: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.rowids, rowids)
 
-    def any_of(self, name: str, values: tuple[str, ...]) -> np.ndarray:
-        return self.keyword(name).any_of(values, self.size)
+    def any_of(self, conn: sqlite3.Connection, name: str, values: tuple[str, ...]
+               ) -> np.ndarray:
+        return self.keyword(conn, name).any_of(values, self.size)
 
     def within(self, name: str, low: int | None, high: int | None) -> np.ndarray:
         column = self.dates[name]
@@ -209,8 +228,9 @@ class Columns:
             mask &= column <= high
         return mask
 
-    def facet(self, name: str, mask: np.ndarray, limit: int) -> list[tuple[str, int]]:
-        return self.keyword(name).counts(mask, limit)
+    def facet(self, conn: sqlite3.Connection, name: str, mask: np.ndarray, limit: int
+              ) -> list[tuple[str, int]]:
+        return self.keyword(conn, name).counts(mask, limit)
 
     def sort_key(self, conn: sqlite3.Connection, sort: str, candidates: np.ndarray
                  ) -> np.ndarray:

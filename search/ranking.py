@@ -57,7 +57,7 @@ def match(conn: sqlite3.Connection, cols: Columns, parsed: ParsedQuery
     if parsed.groups and mask.any():
         scores = _scores(conn, cols, text, parsed.groups)
         for kind, weight in KIND_WEIGHTS.items():
-            scores[cols.any_of("kind", (kind,))] *= F32(weight)
+            scores[cols.any_of(conn, "kind", (kind,))] *= F32(weight)
     for phrase in parsed.excluded:
         mask[_phrase(conn, cols, text, phrase)[0]] = False
     return mask, scores

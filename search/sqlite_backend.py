@@ -30,14 +30,14 @@ import numpy as np
 from search import jsonio
 from search.analysis import TermCoder
 from search.backend import BackendError, SearchBackend, add_highlights
-from search.columns import Columns, date_number
+from search.columns import FIELD_BITS, Columns, collector_paused, date_number
 from search.documents import text_of
 from search.fields import DATE_FIELDS, KEYWORD_FIELDS, MAPPING_VERSION, TEXT_FIELDS, Document
 from search.query import Hit, Range, SearchRequest, SearchResult, Term, parse_text
 from search.ranking import match
 
 # The on-disk layout of this backend; a change of it or of the field model rebuilds the index.
-SCHEMA_VERSION = f"{MAPPING_VERSION}.4"
+SCHEMA_VERSION = f"{MAPPING_VERSION}.5"
 _TEXT = list(TEXT_FIELDS)
 _COLS = ["rowid", "id", "kind", "title_sort", "kw", "nums"]
 _SCHEMA = [
@@ -96,6 +96,8 @@ class SqliteBackend(SearchBackend):
             conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            # A checkpointed write-ahead log is cut back to this, not kept at its largest.
+            conn.execute("PRAGMA journal_size_limit=67108864")
             self._local.conn = conn
         return conn
 
@@ -170,6 +172,9 @@ class SqliteBackend(SearchBackend):
             for batch in _batches(docs, 2000):
                 written += writer.write(batch)
             writer.flush()
+        # The whole index went through the log: move it into the file now (readers then read
+        # the file, not a log the size of the index) and cut the log back.
+        self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return written
 
     # --- reads -------------------------------------------------------------------------------
@@ -215,8 +220,9 @@ class SqliteBackend(SearchBackend):
         with self._read() as conn:
             cols = self._current_columns(conn)
             mask, scores = match(conn, cols, parsed)
-            mask = _filter(cols, mask, request.filters)
-            facets = {name: cols.facet(name, mask, request.facet_size) for name in request.facets}
+            mask = _filter(conn, cols, mask, request.filters)
+            facets = {name: cols.facet(conn, name, mask, request.facet_size)
+                      for name in request.facets}
             page = _order(conn, cols, mask, scores, request, ranked=bool(parsed.groups))
             hits = _fetch(conn, cols, page, scores)
         if request.highlight and parsed.terms:
@@ -228,7 +234,8 @@ class SqliteBackend(SearchBackend):
         generation = _meta(conn, "generation") or "0"
         with self._columns_lock:
             if self._columns is None or self._columns.generation != generation:
-                self._columns = Columns.load(conn, generation)
+                with collector_paused():
+                    self._columns = Columns.load(conn, generation)
             return self._columns
 
 
@@ -249,22 +256,32 @@ class _FieldCodes(dict):
 class _Codes:
     """Integer codes of keyword values (field, value), assigned once and kept in idx_values.
 
-    For a fresh table (a rebuild) codes are numbered here and written in one batch at the end.
+    A code names its field in its low bits (the field's index in KEYWORD_FIELDS), so loading
+    the columns reads no value at all; a field's values are read when it is first used. For a
+    fresh table (a rebuild) codes are numbered here and written in one batch at the end.
     """
 
     def __init__(self, conn: sqlite3.Connection, fresh: bool = False) -> None:
-        self.conn, self.fresh, self.count = conn, fresh, 0
+        self.conn, self.fresh = conn, fresh
+        self.next: dict[str, int] = {}
         # Only the model's fields: another one fails loudly (KeyError) where it is written.
         self.fields = {name: _FieldCodes(self, name) for name in KEYWORD_FIELDS}
 
     def new(self, field: str, value: str) -> int:
-        if self.fresh:
-            self.count += 1
-            return self.count
-        return self.conn.execute(
-            "INSERT INTO idx_values (field, value) VALUES (?, ?) ON CONFLICT DO UPDATE "
-            "SET value = excluded.value RETURNING code", (field, value)
-        ).fetchone()[0]
+        if not self.fresh:
+            row = self.conn.execute("SELECT code FROM idx_values WHERE field = ? AND value = ?",
+                                    (field, value)).fetchone()
+            if row:
+                return row[0]
+        if (number := self.next.get(field)) is None:
+            number = 1 if self.fresh else self.conn.execute(
+                f"SELECT COALESCE(MAX(code >> {FIELD_BITS}), 0) + 1 FROM idx_values "
+                "WHERE field = ?", (field,)).fetchone()[0]
+        self.next[field] = number + 1
+        code = number << FIELD_BITS | KEYWORD_FIELDS.index(field)
+        if not self.fresh:
+            self.conn.execute("INSERT INTO idx_values VALUES (?, ?, ?)", (code, field, value))
+        return code
 
     def flush(self) -> None:
         if self.fresh:
@@ -411,10 +428,11 @@ def _drop_tables(conn: sqlite3.Connection) -> None:
         conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def _filter(cols: Columns, mask: np.ndarray, filters: Iterable[Term | Range]) -> np.ndarray:
+def _filter(conn: sqlite3.Connection, cols: Columns, mask: np.ndarray,
+            filters: Iterable[Term | Range]) -> np.ndarray:
     for f in filters:
         if isinstance(f, Term):
-            mask &= cols.any_of(f.field, f.values)
+            mask &= cols.any_of(conn, f.field, f.values)
         else:
             mask &= cols.within(f.field, date_number(f.gte), date_number(f.lte))
     return mask
