@@ -108,12 +108,12 @@ def _best_fields(conn: sqlite3.Connection, cols: Columns, text: TermStream,
     slots, freqs = _frequencies(text, term_ids)
     # A one-word phrase's slots are its term's: counted once for both.
     stats = [_term_stats(text, t, slots if len(phrase) == 1 else None) for t in term_ids]
-    norms, norm_inverse, counts = _field_stats(cols, text)
+    slot_inverse, counts = _field_stats(cols, text)
     weights = np.array([boost * (F32(1) + K1) * _idf(counts[f], [df[f] for df in stats])
                         for f, boost in enumerate(BOOSTS)], dtype=F32)
     docs, fields = np.divmod(slots, len(BOOSTS))
     weight = weights[fields]
-    score = weight - weight / (F32(1) + freqs.astype(F32) * norm_inverse[fields, norms[slots]])
+    score = weight - weight / (F32(1) + freqs.astype(F32) * slot_inverse[slots])
     # The slots are sorted, so each document's fields are neighbours: the best of each run.
     first = _starts(docs)
     if not len(first):
@@ -208,9 +208,9 @@ def norm_bytes(lengths: np.ndarray) -> np.ndarray:
     return (np.searchsorted(LENGTH_TABLE, lengths, side="right") - 1).astype(np.uint8)
 
 
-def _field_stats(cols: Columns, text: TermStream) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """Per slot, the norm byte of the field's length; per field, the inverse of BM25's length
-    normalisation for each byte (Lucene's cache, in float32 in its order) and the number of
+def _field_stats(cols: Columns, text: TermStream) -> tuple[np.ndarray, list[int]]:
+    """Per slot, the inverse of BM25's length normalisation for its field's length, as
+    Lucene caches it per norm byte (in float32, in its order); per field, the number of
     documents that have the field (Lucene's docCount: at least one term in it)."""
     if (cached := text.cache.get("fields")) is None:
         lengths = cols.lengths
@@ -220,6 +220,8 @@ def _field_stats(cols: Columns, text: TermStream) -> tuple[np.ndarray, np.ndarra
             average = F32(int(lengths[:, f].sum()) / count) if count else F32(1)
             table = B * LENGTH_TABLE.astype(F32) / average
             norm_inverse.append(F32(1) / (K1 * ((F32(1) - B) + table)))
-        cached = (norm_bytes(lengths).ravel(), np.array(norm_inverse, dtype=F32), counts)
+        table = np.array(norm_inverse, dtype=F32)  # (field, norm byte)
+        fields = np.tile(np.arange(lengths.shape[1]), lengths.shape[0])
+        cached = (table[fields, norm_bytes(lengths).ravel()], counts)
         text.cache["fields"] = cached
     return cached
