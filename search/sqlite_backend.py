@@ -50,11 +50,11 @@ _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS idx_shapes (code INTEGER PRIMARY KEY, keys TEXT NOT NULL UNIQUE)",
     "CREATE TABLE IF NOT EXISTS idx_docs (rowid INTEGER PRIMARY KEY, shape INTEGER NOT NULL, "
     "record TEXT NOT NULL)",
-    # kw: int32 codes of the keyword values (idx_values says their field); nums: int32 terms
-    # in each text field, then each date as YYYYMMDD (0 when missing).
+    # kw: int32 codes of the keyword values (the low FIELD_BITS name the field, idx_values the
+    # value); nums: int32 terms in each text field, then each date as YYYYMMDD (0 if missing).
     "CREATE TABLE IF NOT EXISTS idx_cols (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
     "kind TEXT NOT NULL, title_sort TEXT NOT NULL, kw BLOB NOT NULL, nums BLOB NOT NULL)",
-    # terms: int32 term ids of the text fields one after the other (lengths says where).
+    # terms: int32 term ids of the text fields one after the other (nums says where each ends).
     "CREATE TABLE IF NOT EXISTS idx_text (rowid INTEGER PRIMARY KEY, terms BLOB NOT NULL)",
 ]
 _TABLES = ("idx_docs", "idx_cols", "idx_text", "idx_values", "idx_terms", "idx_shapes")
