@@ -85,17 +85,23 @@ def start_gunicorn(db: Path, port: int) -> subprocess.Popen:
         [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
          "--access-logfile", "/dev/null"], cwd=ROOT, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Ready once the matcher answers: the knowledge is loaded.
+    return ready(process, port, "/api/v1/match?product=charger&market=KR", "gunicorn")
+
+
+def ready(process: subprocess.Popen, port: int, path: str, name: str) -> subprocess.Popen:
+    """The server process once ``path`` answers 200 on loopback; killed after 60 s without."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/api/v1/match?product=charger&market=KR")  # knowledge loaded
+            conn.request("GET", path)
             if conn.getresponse().status == 200:
                 return process
         except OSError:
             time.sleep(0.3)
     process.kill()
-    raise RuntimeError("gunicorn did not answer within 60 s")
+    raise RuntimeError(f"{name} did not answer within 60 s")
 
 
 def drive(port: int, urls: list[str], seconds: float, concurrency: int) -> list[tuple]:

@@ -29,7 +29,6 @@ for Datasette. Each ratio is MarketPass / Datasette (above 1: MarketPass is fast
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import random
 import sqlite3
@@ -41,7 +40,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from bench.corpus import SEED, records
-from bench.load import _free_port, drive, start_gunicorn
+from bench.load import _free_port, drive, ready, start_gunicorn
 from bench.run import make_queries, merge_results
 from search.documents import to_document
 from search.sqlite_backend import SqliteBackend
@@ -84,17 +83,7 @@ def start_datasette(path: Path, port: int) -> subprocess.Popen:
          "--port", str(port), "--setting", "facet_time_limit_ms", "10000",
          "--setting", "sql_time_limit_ms", "10000", "--setting", "suggest_facets", "off"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", f"/{path.stem}/notifications.json?_size=1")
-            if conn.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError("datasette did not answer within 60 s")
+    return ready(process, port, f"/{path.stem}/notifications.json?_size=1", "datasette")
 
 
 def urls(texts: list[str], members: list[str], rng: random.Random, db: str

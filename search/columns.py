@@ -212,9 +212,6 @@ class Columns:
                     self._text = TermStream.build(blobs, self.lengths)
             return self._text
 
-    def positions(self, rowids: np.ndarray) -> np.ndarray:
-        return np.searchsorted(self.rowids, rowids)
-
     def any_of(self, conn: sqlite3.Connection, name: str, values: tuple[str, ...]
                ) -> np.ndarray:
         return self.keyword(conn, name).any_of(values, self.size)
