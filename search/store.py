@@ -129,6 +129,15 @@ class RecordStore:
             self.db.lock("schema")
             self.db.script(_POSTGRES_SCHEMA if self.db.postgres else _SQLITE_SCHEMA)
 
+    @classmethod
+    def reader(cls, location: Path | str) -> RecordStore:
+        """The store of an existing database, for reading only: no schema transaction, which
+        would wait for a writer (a worker reads while its crawl holds the write lock)."""
+        store = cls.__new__(cls)
+        store.db = Db(location, create=False)
+        store.path = store.db.location
+        return store
+
     def close(self) -> None:
         self.db.close()
 
@@ -187,7 +196,9 @@ class RecordStore:
         rows = [(crawl_id, r["id"], r["kind"], r["source"], r["content_hash"],
                  jsonio.dumps(r), r["fetched_at"])
                 for r in records]
-        self.db.executemany(_STAGE, rows)
+        # One transaction per batch: in autocommit mode each row would be a commit of its own.
+        with self.db.transaction():
+            self.db.executemany(_STAGE, rows)
 
     def finish_crawl(
         self, crawl_id: int, stats: dict | None = None, watermark: str | None = None
