@@ -44,6 +44,7 @@ def records_in(item: dict) -> list[dict]:
 # is most of a large crawl's CPU time, and the store pipeline gives the same records whatever
 # order items reach it in (tests/test_pipeline_order.py).
 POOL_MIN_BATCH = 200
+POOL_MIN_INDEX = 20_000
 
 
 def outcomes(records: list[dict]) -> list[tuple[str, object]]:
@@ -62,13 +63,41 @@ def outcomes(records: list[dict]) -> list[tuple[str, object]]:
     return out
 
 
+class Workers:
+    """A crawl's worker processes (``MARKETPASS_CRAWL_WORKERS``, else the CPUs up to 4), shared
+    by validation and the index write and started when first needed: spawning one costs about
+    a second of imports. Spawned, not forked: the crawling process runs threads and an event
+    loop."""
+
+    def __init__(self) -> None:
+        self.count = int(os.environ.get("MARKETPASS_CRAWL_WORKERS", "0") or 0) or \
+            min(os.cpu_count() or 1, 4)
+        self.pool: ProcessPoolExecutor | None = None
+
+    def get(self) -> ProcessPoolExecutor:
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(self.count, mp_context=get_context("spawn"))
+        return self.pool
+
+    def stop(self, spider=None, reason=None) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
+
+
+def workers_of(crawler) -> Workers:
+    """The crawler's workers, made by whichever pipeline asks first."""
+    if not hasattr(crawler, "marketpass_workers"):
+        crawler.marketpass_workers = Workers()
+        # After every spider_closed handler (the index write is one of them).
+        crawler.signals.connect(crawler.marketpass_workers.stop, signal=signals.engine_stopped)
+    return crawler.marketpass_workers
+
+
 class ValidatePipeline:
     def __init__(self, crawler) -> None:
         self.crawler = crawler
-        self.workers = int(os.environ.get("MARKETPASS_CRAWL_WORKERS", "0") or 0) or \
-            min(os.cpu_count() or 1, 4)
-        self.pool: ProcessPoolExecutor | None = None
-        crawler.signals.connect(self.close, signal=signals.spider_closed)
+        self.workers = workers_of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler) -> ValidatePipeline:
@@ -76,25 +105,14 @@ class ValidatePipeline:
 
     async def process_item(self, item: dict, spider=None) -> dict:
         records = records_in(item)
-        if self.workers > 1 and len(records) >= POOL_MIN_BATCH:
-            done = await asyncio.wrap_future(self._pool().submit(outcomes, records))
+        if self.workers.count > 1 and len(records) >= POOL_MIN_BATCH:
+            done = await asyncio.wrap_future(self.workers.get().submit(outcomes, records))
             return self._kept(done, item)
         return self.validate(item)
 
     def validate(self, item: dict) -> dict:
         """The item with its valid records, in this process; DropItem when none is."""
         return self._kept(outcomes(records_in(item)), item)
-
-    def _pool(self) -> ProcessPoolExecutor:
-        if self.pool is None:
-            # Spawned, not forked: the crawling process runs threads and an event loop.
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
-        return self.pool
-
-    def close(self, spider=None, reason=None) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
-            self.pool = None
 
     def _kept(self, results: list[tuple[str, object]], item: dict) -> dict:
         valid = [r for r in map(self._one, results) if r is not None]
@@ -262,8 +280,11 @@ class StorePipeline:
         return None
 
     def _index(self, changed: list[str]) -> None:
+        workers = workers_of(self.crawler)
+        # Workers already running make the rows; for a large write they are worth starting.
+        use = workers.count > 1 and (workers.pool is not None or len(changed) >= POOL_MIN_INDEX)
         backend = open_backend(self.settings)
         try:
-            index_records(self.store, backend, changed)
+            index_records(self.store, backend, changed, workers.get() if use else None)
         finally:
             backend.close()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from array import array
 from collections.abc import Iterator
 
 # Han, Hiragana, Katakana and Hangul: scripts written without spaces between words.
@@ -89,45 +88,30 @@ def raw_tokens(text: str) -> Iterator[re.Match]:
     return TOKEN.finditer(fold(text))
 
 
+class _WordTerms(dict):
+    """Folded ASCII word → its term. An index write meets millions of words but a few tens of
+    thousands of distinct ones: each is analysed once, and a text's words go to their terms
+    through ``map`` (no Python frame per word)."""
+
+    def __missing__(self, word: str) -> str:
+        self[word] = found = term(word)
+        return found
+
+
+_WORD_TERMS = _WordTerms()
+_WORD_TERMS_MAX = 500_000  # numbers and codes make the words of a corpus grow without end
+
+
 def tokens(text: str) -> list[str]:
     """The indexed terms of a text, in order (CJK runs expanded into bigrams)."""
     folded = fold(text)
     if folded.isascii():
-        return [term(t) for t in _ASCII_TOKEN.findall(folded)]
+        if len(_WORD_TERMS) > _WORD_TERMS_MAX:
+            _WORD_TERMS.clear()
+        return list(map(_WORD_TERMS.__getitem__, _ASCII_TOKEN.findall(folded)))
     if not _CJK_RUN.search(folded):
         return [term(t) for t in TOKEN.findall(folded)]
     out: list[str] = []
     for token in TOKEN.findall(folded):
         out.extend(bigrams(token) if is_cjk(token) else [term(token)])
     return out
-
-
-class _Words(dict):
-    """Folded ASCII word → its term's id: each distinct word is analysed once."""
-
-    def __init__(self, ids: dict[str, int]) -> None:
-        super().__init__()
-        self.ids = ids
-
-    def __missing__(self, word: str) -> int:
-        self[word] = code = self.ids[term(word)]
-        return code
-
-
-class TermCoder:
-    """A text → the ids of its terms, in order, as ``tokens`` would give them.
-
-    ``ids`` maps a term to its id (a dict that numbers a new term in its ``__missing__``). A
-    rebuild meets millions of words but a few tens of thousands of distinct ones, so an ASCII
-    text's words go straight to their ids through ``map`` (no Python frame per word).
-    """
-
-    def __init__(self, ids: dict[str, int]) -> None:
-        self.ids = ids
-        self.words = _Words(ids)
-
-    def __call__(self, text: str) -> array:
-        folded = fold(text)
-        if folded.isascii():
-            return array("i", map(self.words.__getitem__, _ASCII_TOKEN.findall(folded)))
-        return array("i", map(self.ids.__getitem__, tokens(folded)))

@@ -23,12 +23,14 @@ from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from search import jsonio
-from search.analysis import TermCoder
+from search.analysis import tokens
 from search.backend import BackendError, SearchBackend, add_highlights
 from search.columns import FIELD_BITS, Columns, collector_paused, date_number
 from search.documents import text_of
@@ -64,6 +66,44 @@ _INSERT = {
                 f"VALUES ({', '.join('?' for _ in _COLS)})",
     "idx_text": "INSERT INTO idx_text (rowid, terms) VALUES (?, ?)",
 }
+
+
+class Row(NamedTuple):
+    """A document as the writer stores it: strings and bytes only, so that the rows of a large
+    write can be made in worker processes (``search.indexing``) and read back here at a
+    fraction of a ``Document``'s cost. Only the numbering of terms and keyword values is left
+    to the one writer."""
+
+    id: str
+    kind: str
+    title_sort: str
+    keys: str       # JSON array of the record's keys, in order: its shape
+    values: str     # JSON array of its values
+    keywords: str   # JSON array of its keyword values, each prefixed by its field's index
+    terms: str      # the terms of every text field, one after the other, joined by spaces
+    nums: bytes     # int32: terms in each text field, then each date as YYYYMMDD (0: none)
+
+
+# A keyword value's key in Row.keywords: one character naming the field, then the value.
+_FIELD_MARK = {name: chr(i) for i, name in enumerate(KEYWORD_FIELDS)}
+
+
+def prepare(doc: Document) -> Row:
+    """The row of a document (picklable, for a worker process)."""
+    fields = [tokens(doc.text.get(name, "")) for name in _TEXT]
+    dates = (date_number(doc.dates.get(name)) or 0 for name in DATE_FIELDS)
+    marks = _FIELD_MARK  # an unknown field fails loudly (KeyError), here where it is written
+    keys = [marks["kind"] + doc.kind]
+    for name, values in doc.keywords.items():
+        if values and name != "kind":
+            mark = marks[name]
+            keys.extend(map(mark.__add__, values if len(values) == 1 else dict.fromkeys(values)))
+    record = doc.record
+    # Terms hold no white space (search.analysis), so spaces join them unambiguously.
+    return Row(doc.id, doc.kind, doc.title_sort, jsonio.dumps(list(record)),
+               jsonio.dumps(list(record.values())), jsonio.dumps(keys),
+               " ".join(chain.from_iterable(fields)),
+               array("i", [*map(len, fields), *dates]).tobytes())
 
 
 class SqliteBackend(SearchBackend):
@@ -143,12 +183,18 @@ class SqliteBackend(SearchBackend):
 
     # --- writes ------------------------------------------------------------------------------
 
+    # Rows may be made elsewhere (worker processes) and written with upsert_rows.
+    prepare = staticmethod(prepare)
+
     def upsert(self, docs: Iterable[Document]) -> int:
-        """Write documents in batches: those that exist lose their old rows first."""
+        return self.upsert_rows(map(prepare, docs))
+
+    def upsert_rows(self, rows: Iterable[Row]) -> int:
+        """Write rows (``prepare``) in batches: documents that exist lose their old rows."""
         written = 0
         with self._write() as conn:
             writer = _Writer(conn, fresh=False)
-            for batch in _batches(docs, 500):
+            for batch in _batches(rows, 500):
                 written += writer.write(batch)
         return written
 
@@ -169,7 +215,7 @@ class SqliteBackend(SearchBackend):
             _create_tables(conn)
             writer = _Writer(conn, fresh=True)
             written = 0
-            for batch in _batches(docs, 2000):
+            for batch in _batches(map(prepare, docs), 2000):
                 written += writer.write(batch)
             writer.flush()
         # The whole index went through the log: move it into the file now (readers then read
@@ -241,99 +287,117 @@ class SqliteBackend(SearchBackend):
 
 # --- helpers -------------------------------------------------------------------------------------
 
-class _FieldCodes(dict):
-    """One keyword field's values → their codes; a value not met yet gets one from ``_Codes``."""
-
-    def __init__(self, codes: _Codes, field: str) -> None:
-        super().__init__()
-        self.codes, self.field = codes, field
-
-    def __missing__(self, value: str) -> int:
-        self[value] = code = self.codes.new(self.field, value)
-        return code
-
-
-class _Codes:
-    """Integer codes of keyword values (field, value), assigned once and kept in idx_values.
-
-    A code names its field in its low bits (the field's index in KEYWORD_FIELDS), so loading
-    the columns reads no value at all; a field's values are read when it is first used. For a
-    fresh table (a rebuild) codes are numbered here and written in one batch at the end.
-    """
-
-    def __init__(self, conn: sqlite3.Connection, fresh: bool = False) -> None:
-        self.conn, self.fresh = conn, fresh
-        self.next: dict[str, int] = {}
-        # Only the model's fields: another one fails loudly (KeyError) where it is written.
-        self.fields = {name: _FieldCodes(self, name) for name in KEYWORD_FIELDS}
-
-    def new(self, field: str, value: str) -> int:
-        if not self.fresh:
-            row = self.conn.execute("SELECT code FROM idx_values WHERE field = ? AND value = ?",
-                                    (field, value)).fetchone()
-            if row:
-                return row[0]
-        if (number := self.next.get(field)) is None:
-            number = 1 if self.fresh else self.conn.execute(
-                f"SELECT COALESCE(MAX(code >> {FIELD_BITS}), 0) + 1 FROM idx_values "
-                "WHERE field = ?", (field,)).fetchone()[0]
-        self.next[field] = number + 1
-        code = number << FIELD_BITS | KEYWORD_FIELDS.index(field)
-        if not self.fresh:
-            self.conn.execute("INSERT INTO idx_values VALUES (?, ?, ?)", (code, field, value))
-        return code
-
-    def flush(self) -> None:
-        if self.fresh:
-            self.conn.executemany("INSERT INTO idx_values VALUES (?, ?, ?)",
-                                  ((code, field, value) for field, known in self.fields.items()
-                                   for value, code in known.items()))
-
-
-class _Numbered(dict):
-    """Values → integer codes kept in a table of (code, text). A fresh table (a rebuild) is
-    numbered here and written at the end; otherwise a value not met yet is looked up (and
-    added) once."""
-
-    table, column = "", ""
+class _Numbering(dict):
+    """Values → integer codes kept in a table (``known`` reads them). ``add`` numbers, in one
+    query per batch, the values a batch brings that are not known yet: a fresh table (a
+    rebuild) is numbered here and written at the end; otherwise existing codes are read and
+    new ones written at once."""
 
     def __init__(self, conn: sqlite3.Connection, fresh: bool) -> None:
         super().__init__()
         self.conn, self.fresh = conn, fresh
+        self.new: list[tuple[str, int]] = []
 
-    def text(self, value) -> str:
-        return value
-
-    def __missing__(self, value) -> int:
+    def add(self, values: Iterable[str]) -> None:
+        missing = [v for v in dict.fromkeys(values) if v not in self]
+        if not missing:
+            return
+        if not self.fresh:
+            for start in range(0, len(missing), 500):
+                self.update(self.known(missing[start : start + 500]))
+            missing = [v for v in missing if v not in self]
+        added = [(v, self.code(v)) for v in missing]
+        self.update(added)
         if self.fresh:
-            code = len(self) + 1
+            self.new.extend(added)
         else:
-            code = self.conn.execute(
-                f"INSERT INTO {self.table} ({self.column}) VALUES (?) ON CONFLICT DO UPDATE "
-                f"SET {self.column} = excluded.{self.column} RETURNING rowid",
-                (self.text(value),)).fetchone()[0]
-        self[value] = code
-        return code
+            self.write(added)
 
     def flush(self) -> None:
-        if self.fresh:
-            self.conn.executemany(f"INSERT INTO {self.table} VALUES (?, ?)",
-                                  ((code, self.text(v)) for v, code in self.items()))
+        self.write(self.new)
+        self.new = []
+
+    def known(self, values: list[str]) -> Iterable[tuple[str, int]]:
+        raise NotImplementedError
+
+    def code(self, value: str) -> int:
+        raise NotImplementedError
+
+    def write(self, added: list[tuple[str, int]]) -> None:
+        raise NotImplementedError
 
 
-class _TermIds(_Numbered):
+class _Codes(_Numbering):
+    """Keyword value keys (Row.keywords) → codes in idx_values. A code names its field in its
+    low bits (the field's index in KEYWORD_FIELDS), so loading the columns reads no value; a
+    field's values are read when it is first used."""
+
+    def __init__(self, conn: sqlite3.Connection, fresh: bool) -> None:
+        super().__init__(conn, fresh)
+        self.next_in: dict[int, int] = {}  # per field
+
+    def known(self, keys: list[str]) -> Iterable[tuple[str, int]]:
+        by_field: dict[str, list[str]] = {}
+        for key in keys:
+            by_field.setdefault(key[0], []).append(key[1:])
+        for mark, values in by_field.items():
+            marks = ", ".join("?" for _ in values)
+            rows = self.conn.execute(
+                f"SELECT value, code FROM idx_values WHERE field = ? AND value IN ({marks})",
+                (KEYWORD_FIELDS[ord(mark)], *values))
+            yield from ((mark + value, code) for value, code in rows)
+
+    def code(self, key: str) -> int:
+        field = ord(key[0])
+        if (number := self.next_in.get(field)) is None:
+            number = 1 if self.fresh else self.conn.execute(
+                f"SELECT COALESCE(MAX(code >> {FIELD_BITS}), 0) + 1 FROM idx_values "
+                "WHERE field = ?", (KEYWORD_FIELDS[field],)).fetchone()[0]
+        self.next_in[field] = number + 1
+        return number << FIELD_BITS | field
+
+    def write(self, added: list[tuple[str, int]]) -> None:
+        self.conn.executemany("INSERT INTO idx_values VALUES (?, ?, ?)",
+                              ((code, KEYWORD_FIELDS[ord(key[0])], key[1:])
+                               for key, code in added))
+
+
+class _Table(_Numbering):
+    """Values numbered 1, 2, … in a table of (code, text)."""
+
+    table, code_column, text_column = "", "", ""
+
+    def __init__(self, conn: sqlite3.Connection, fresh: bool) -> None:
+        super().__init__(conn, fresh)
+        self.next = 1 if fresh else conn.execute(
+            f"SELECT COALESCE(MAX({self.code_column}), 0) + 1 FROM {self.table}").fetchone()[0]
+
+    def known(self, values: list[str]) -> Iterable[tuple[str, int]]:
+        marks = ", ".join("?" for _ in values)
+        return self.conn.execute(
+            f"SELECT {self.text_column}, {self.code_column} FROM {self.table} "
+            f"WHERE {self.text_column} IN ({marks})", values)
+
+    def code(self, value: str) -> int:
+        self.next += 1
+        return self.next - 1
+
+    def write(self, added: list[tuple[str, int]]) -> None:
+        self.conn.executemany(
+            f"INSERT INTO {self.table} ({self.text_column}, {self.code_column}) VALUES (?, ?)",
+            added)
+
+
+class _TermIds(_Table):
     """Analysed term → its id in idx_terms."""
 
-    table, column = "idx_terms", "term"
+    table, code_column, text_column = "idx_terms", "id", "term"
 
 
-class _Shapes(_Numbered):
-    """A record's keys, in order → the code of that shape in idx_shapes."""
+class _Shapes(_Table):
+    """A record's keys (the JSON array, in order) → the code of that shape in idx_shapes."""
 
-    table, column = "idx_shapes", "keys"
-
-    def text(self, keys: tuple[str, ...]) -> str:
-        return jsonio.dumps(keys)
+    table, code_column, text_column = "idx_shapes", "code", "keys"
 
 
 @lru_cache(maxsize=1024)
@@ -346,51 +410,41 @@ def _record(keys: str, values: str) -> dict:
 
 
 class _Writer:
-    """Documents → rows of the three tables, numbered after the last rowid."""
+    """Rows → the three tables, numbered after the last rowid."""
 
     def __init__(self, conn: sqlite3.Connection, fresh: bool) -> None:
         self.conn = conn
         self.codes, self.terms = _Codes(conn, fresh), _TermIds(conn, fresh)
-        self.coder = TermCoder(self.terms)
         self.shapes = _Shapes(conn, fresh)
         self.next = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM idx_cols").fetchone()[0]
 
-    def write(self, batch: list[Document]) -> int:
+    def write(self, batch: list[Row]) -> int:
         """Write a batch; a document already written (before, or earlier in the batch) is
         replaced: the last one given wins."""
-        batch = list({doc.id: doc for doc in batch}.values())
+        batch = list({row.id: row for row in batch}.values())
         marks = ", ".join("?" for _ in batch)
         _delete_rows(self.conn, [r for (r,) in self.conn.execute(
-            f"SELECT rowid FROM idx_cols WHERE id IN ({marks})", [d.id for d in batch])])
+            f"SELECT rowid FROM idx_cols WHERE id IN ({marks})", [row.id for row in batch])])
+        keywords = [jsonio.loads(row.keywords) for row in batch]
+        terms = [row.terms.split() for row in batch]
+        self.codes.add(chain.from_iterable(keywords))
+        self.terms.add(chain.from_iterable(terms))
+        self.shapes.add(row.keys for row in batch)
         docs, cols, text = [], [], []
-        for doc in batch:
+        codes, ids, shapes = self.codes.__getitem__, self.terms.__getitem__, self.shapes
+        for row, keys, words in zip(batch, keywords, terms, strict=True):
             self.next += 1
-            fields = [self.coder(doc.text.get(name, "")) for name in _TEXT]
-            record = doc.record
-            docs.append((self.next, self.shapes[tuple(record)],
-                         jsonio.dumps(list(record.values()))))
-            dates = (date_number(doc.dates.get(name)) or 0 for name in DATE_FIELDS)
-            cols.append((self.next, doc.id, doc.kind, doc.title_sort, self._keywords(doc),
-                         array("i", [*map(len, fields), *dates]).tobytes()))
-            text.append((self.next, b"".join(f.tobytes() for f in fields)))
+            docs.append((self.next, shapes[row.keys], row.values))
+            cols.append((self.next, row.id, row.kind, row.title_sort,
+                         array("i", map(codes, keys)).tobytes(), row.nums))
+            text.append((self.next, array("i", map(ids, words)).tobytes()))
         for table, rows in (("idx_docs", docs), ("idx_cols", cols), ("idx_text", text)):
             self.conn.executemany(_INSERT[table], rows)
         return len(batch)
 
-    def _keywords(self, doc: Document) -> bytes:
-        fields = self.codes.fields
-        flat = array("i", [fields["kind"][doc.kind]])
-        for name, values in doc.keywords.items():
-            if values and name != "kind":
-                # map() over the dict's own lookup: no Python frame per value.
-                flat.extend(map(fields[name].__getitem__,
-                                values if len(values) == 1 else dict.fromkeys(values)))
-        return flat.tobytes()
-
     def flush(self) -> None:
-        self.codes.flush()
-        self.terms.flush()
-        self.shapes.flush()
+        for numbering in (self.codes, self.terms, self.shapes):
+            numbering.flush()
 
 
 def _delete_rows(conn: sqlite3.Connection, rowids: list[int]) -> int:

@@ -1,11 +1,19 @@
 """Text analysis: folding, tokens, CJK bigrams (the terms both backends index)."""
 
 import random
+import sqlite3
 import string
+from array import array
+from contextlib import closing
 
 import pytest
 
-from search.analysis import _ASCII_TOKEN, TOKEN, TermCoder, bigrams, fold, stem, tokens
+from search import analysis
+from search.analysis import _ASCII_TOKEN, TOKEN, bigrams, fold, stem, term, tokens
+from search.documents import to_document
+from search.fields import TEXT_FIELDS
+from search.sqlite_backend import SqliteBackend
+from tests.conftest import notification
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -38,26 +46,39 @@ def test_bigrams():
     assert tokens("Lithium 电池组") == ["lithium", "电池", "池组"]
 
 
-class _Numbering(dict):
-    def __missing__(self, term):
-        self[term] = code = len(self) + 1
-        return code
-
-
 @pytest.mark.parametrize("text", [
     "Children's toys and VEHICLES: batteries, glass, buses",
     "Lithium 电池组 for e-bikes (43.040.10); Électrique, Straße",
     "", "   ", "8507.60 lithium-ion batteries' packs",
 ])
-def test_term_ids_are_the_tokens_numbered(text):
-    """The index stores a text as term ids: decoded, they are exactly its analysed terms, and
-    a word met again (any case, plural or possessive) gets its term's id."""
-    ids = _Numbering()
-    coder = TermCoder(ids)
-    first, again = coder(text), coder(text.upper())
-    names = {code: t for t, code in ids.items()}
-    assert [names[c] for c in first] == tokens(text)
-    assert list(again) == [ids[t] for t in tokens(text.upper())]
+def test_remembered_words_give_the_terms_a_fresh_analysis_gives(text, monkeypatch):
+    """Words are analysed once and remembered: a word met again (any case), and every word
+    after the memory is emptied for growing too large, gets the term analysis gives it."""
+    for variant in (text, text.upper(), text):
+        if fold(variant).isascii():
+            assert tokens(variant) == [term(w) for w in TOKEN.findall(fold(variant))]
+    remembered = tokens(text)
+    monkeypatch.setattr(analysis, "_WORD_TERMS_MAX", 0)
+    assert tokens(text) == remembered == tokens(text)
+    assert len(analysis._WORD_TERMS) <= len(set(TOKEN.findall(fold(text))))
+
+
+def test_an_indexed_text_is_stored_as_its_terms(tmp_path):
+    """The embedded index keeps a text as term ids: decoded, they are exactly its terms."""
+    record = notification("G/TBT/N/EU/1", title="Children's TOYS: batteries 电池组",
+                          description="Lithium-ion packs; Électrique")
+    backend = SqliteBackend(tmp_path / "i.db")
+    try:
+        backend.upsert([to_document(record)])
+    finally:
+        backend.close()
+    with closing(sqlite3.connect(tmp_path / "i.db")) as db:
+        names = dict(db.execute("SELECT id, term FROM idx_terms"))
+        (blob,) = db.execute("SELECT terms FROM idx_text").fetchone()
+    doc = to_document(record)
+    expected = [t for name in TEXT_FIELDS for t in tokens(doc.text.get(name, ""))]
+    assert "toy" in expected and "电池" in expected
+    assert [names[i] for i in array("i", blob)] == expected
 
 
 def test_fold_is_idempotent():
