@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from functools import lru_cache
-from itertools import chain, repeat
+from itertools import repeat
 from typing import Any
 
 from search.backend import SearchBackend
@@ -37,16 +37,16 @@ def index_records(store: RecordStore, backend: SearchBackend, ids: list[str],
     """Bring the index up to date for records a crawl just changed: only those are written,
     however many (a write costs the same per document in a fresh index as in a full one).
 
-    Given a pool of worker processes, a backend that writes prepared rows (SQLite) has them
-    made there, in chunks read from the store by each worker: reading, building and analysing
-    a document is most of a write's time, and the one writer is left the numbering and the
-    SQL."""
+    Given a pool of worker processes, a backend that writes prepared batches (SQLite) has
+    them made there, each worker reading its chunk from the store: reading, building and
+    analysing documents is most of a write's time, and the one writer is left the numbering
+    and the SQL."""
     prepare = getattr(backend, "prepare", None)
     if pool is None or prepare is None or len(ids) < 2 * CHUNK:
         return backend.upsert(documents(store.get_many(ids)))
     chunks = [ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK)]
-    parts = pool.map(prepared, repeat(str(store.path)), repeat(prepare), chunks)
-    return backend.upsert_rows(chain.from_iterable(parts))
+    return backend.upsert_prepared(
+        pool.map(prepared, repeat(str(store.path)), repeat(prepare), chunks))
 
 
 CHUNK = 1000
@@ -57,9 +57,10 @@ def _reader(location: str) -> RecordStore:
     return RecordStore.reader(location)
 
 
-def prepared(location: str, prepare: Callable[[Document], Any], ids: list[str]) -> list:
-    """The rows of these stored records (in a worker process: picklable arguments)."""
-    return [prepare(to_document(record)) for record in _reader(location).get_many(ids)]
+def prepared(location: str, prepare: Callable[[Iterable[Document]], Any], ids: list[str]):
+    """The prepared batch of these stored records (in a worker process: picklable
+    arguments)."""
+    return prepare(documents(_reader(location).get_many(ids)))
 
 
 def reconcile(store: RecordStore, backend: SearchBackend) -> int:

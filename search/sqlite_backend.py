@@ -23,7 +23,6 @@ from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
 
@@ -68,42 +67,69 @@ _INSERT = {
 }
 
 
-class Row(NamedTuple):
-    """A document as the writer stores it: strings and bytes only, so that the rows of a large
-    write can be made in worker processes (``search.indexing``) and read back here at a
-    fraction of a ``Document``'s cost. Only the numbering of terms and keyword values is left
-    to the one writer."""
+class Batch(NamedTuple):
+    """Documents as the writer stores them: strings, bytes and integers only, so that the
+    batches of a large write can be made in worker processes (``search.indexing``) and written
+    here at a fraction of a ``Document``'s cost. A batch numbers its distinct terms and keyword
+    values itself; the one writer maps each distinct one to its id once, and a batch's term
+    positions to ids in one numpy gather."""
 
-    id: str
-    kind: str
-    title_sort: str
-    keys: str       # JSON array of the record's keys, in order: its shape
-    values: str     # JSON array of its values
-    keywords: str   # JSON array of its keyword values, each prefixed by its field's index
-    terms: str      # the terms of every text field, one after the other, joined by spaces
-    nums: bytes     # int32: terms in each text field, then each date as YYYYMMDD (0: none)
+    ids: list[str]
+    kinds: list[str]
+    title_sorts: list[str]
+    keys: list[str]       # per document: the JSON array of its record's keys, in order (shape)
+    values: list[str]     # per document: the JSON array of its record's values
+    nums: list[bytes]     # per document: int32 terms in each text field, then dates (YYYYMMDD)
+    terms: list[str]      # the batch's distinct terms
+    text: bytes           # int32 indexes into terms: each document's terms, one after the other
+    text_ends: list[int]  # where each document's terms end in text
+    marks: list[str]      # the batch's distinct keyword values, each prefixed by its field
+    kw: bytes             # int32 indexes into marks: each document's keyword values
+    kw_ends: list[int]
 
 
-# A keyword value's key in Row.keywords: one character naming the field, then the value.
+# A keyword value's mark: one character naming the field, then the value.
 _FIELD_MARK = {name: chr(i) for i, name in enumerate(KEYWORD_FIELDS)}
 
 
-def prepare(doc: Document) -> Row:
-    """The row of a document (picklable, for a worker process)."""
-    fields = [tokens(doc.text.get(name, "")) for name in _TEXT]
-    dates = (date_number(doc.dates.get(name)) or 0 for name in DATE_FIELDS)
+class _Vocabulary(dict):
+    """A batch's distinct values, numbered 0, 1, … in the order they are first met."""
+
+    def __missing__(self, value: str) -> int:
+        self[value] = number = len(self)
+        return number
+
+
+def prepare(docs: Iterable[Document]) -> Batch:
+    """The batch of these documents (picklable, for a worker process); of two with the same
+    id, the last one given wins."""
+    docs = list({doc.id: doc for doc in docs}.values())
+    terms, marks = _Vocabulary(), _Vocabulary()
+    text, kw = array("i"), array("i")
+    text_ends, kw_ends, nums = [], [], []
+    for doc in docs:
+        fields = [tokens(doc.text.get(name, "")) for name in _TEXT]
+        for words in fields:
+            text.extend(map(terms.__getitem__, words))
+        text_ends.append(len(text))
+        kw.extend(map(marks.__getitem__, _marks(doc)))
+        kw_ends.append(len(kw))
+        dates = (date_number(doc.dates.get(name)) or 0 for name in DATE_FIELDS)
+        nums.append(array("i", [*map(len, fields), *dates]).tobytes())
+    return Batch([d.id for d in docs], [d.kind for d in docs], [d.title_sort for d in docs],
+                 [jsonio.dumps(list(d.record)) for d in docs],
+                 [jsonio.dumps(list(d.record.values())) for d in docs], nums,
+                 list(terms), text.tobytes(), text_ends, list(marks), kw.tobytes(), kw_ends)
+
+
+def _marks(doc: Document) -> list[str]:
     marks = _FIELD_MARK  # an unknown field fails loudly (KeyError), here where it is written
-    keys = [marks["kind"] + doc.kind]
+    out = [marks["kind"] + doc.kind]
     for name, values in doc.keywords.items():
         if values and name != "kind":
             mark = marks[name]
-            keys.extend(map(mark.__add__, values if len(values) == 1 else dict.fromkeys(values)))
-    record = doc.record
-    # Terms hold no white space (search.analysis), so spaces join them unambiguously.
-    return Row(doc.id, doc.kind, doc.title_sort, jsonio.dumps(list(record)),
-               jsonio.dumps(list(record.values())), jsonio.dumps(keys),
-               " ".join(chain.from_iterable(fields)),
-               array("i", [*map(len, fields), *dates]).tobytes())
+            out.extend(map(mark.__add__, values if len(values) == 1 else dict.fromkeys(values)))
+    return out
 
 
 class SqliteBackend(SearchBackend):
@@ -183,18 +209,18 @@ class SqliteBackend(SearchBackend):
 
     # --- writes ------------------------------------------------------------------------------
 
-    # Rows may be made elsewhere (worker processes) and written with upsert_rows.
+    # Batches may be made elsewhere (worker processes) and written with upsert_prepared.
     prepare = staticmethod(prepare)
 
     def upsert(self, docs: Iterable[Document]) -> int:
-        return self.upsert_rows(map(prepare, docs))
+        return self.upsert_prepared(map(prepare, _batches(docs, 500)))
 
-    def upsert_rows(self, rows: Iterable[Row]) -> int:
-        """Write rows (``prepare``) in batches: documents that exist lose their old rows."""
+    def upsert_prepared(self, batches: Iterable[Batch]) -> int:
+        """Write batches (``prepare``): documents that exist lose their old rows."""
         written = 0
         with self._write() as conn:
             writer = _Writer(conn, fresh=False)
-            for batch in _batches(rows, 500):
+            for batch in batches:
                 written += writer.write(batch)
         return written
 
@@ -215,7 +241,7 @@ class SqliteBackend(SearchBackend):
             _create_tables(conn)
             writer = _Writer(conn, fresh=True)
             written = 0
-            for batch in _batches(map(prepare, docs), 2000):
+            for batch in map(prepare, _batches(docs, 2000)):
                 written += writer.write(batch)
             writer.flush()
         # The whole index went through the log: move it into the file now (readers then read
@@ -288,21 +314,27 @@ class SqliteBackend(SearchBackend):
 # --- helpers -------------------------------------------------------------------------------------
 
 class _Numbering(dict):
-    """Values → integer codes kept in a table (``known`` reads them). ``add`` numbers, in one
-    query per batch, the values a batch brings that are not known yet: a fresh table (a
-    rebuild) is numbered here and written at the end; otherwise existing codes are read and
-    new ones written at once."""
+    """Values → integer codes kept in a table (``known`` reads them). ``add`` numbers the
+    values a batch brings that are not known yet: a fresh table (a rebuild) is numbered here
+    and written at the end; otherwise existing codes are read and new ones written at once."""
+
+    table = ""
 
     def __init__(self, conn: sqlite3.Connection, fresh: bool) -> None:
         super().__init__()
         self.conn, self.fresh = conn, fresh
         self.new: list[tuple[str, int]] = []
+        # A table empty when the write began holds only what this write numbered, all here
+        # (the write holds the database's one write lock): nothing to look up.
+        self.complete = fresh or conn.execute(
+            f"SELECT 1 FROM {self.table} LIMIT 1").fetchone() is None
 
     def add(self, values: Iterable[str]) -> None:
-        missing = [v for v in dict.fromkeys(values) if v not in self]
+        """Number the values (distinct) not numbered yet."""
+        missing = [v for v in values if v not in self]
         if not missing:
             return
-        if not self.fresh:
+        if not self.complete:
             for start in range(0, len(missing), 500):
                 self.update(self.known(missing[start : start + 500]))
             missing = [v for v in missing if v not in self]
@@ -328,9 +360,11 @@ class _Numbering(dict):
 
 
 class _Codes(_Numbering):
-    """Keyword value keys (Row.keywords) → codes in idx_values. A code names its field in its
+    """Keyword value marks (Batch.marks) → codes in idx_values. A code names its field in its
     low bits (the field's index in KEYWORD_FIELDS), so loading the columns reads no value; a
     field's values are read when it is first used."""
+
+    table = "idx_values"
 
     def __init__(self, conn: sqlite3.Connection, fresh: bool) -> None:
         super().__init__(conn, fresh)
@@ -365,7 +399,7 @@ class _Codes(_Numbering):
 class _Table(_Numbering):
     """Values numbered 1, 2, … in a table of (code, text)."""
 
-    table, code_column, text_column = "", "", ""
+    code_column, text_column = "", ""
 
     def __init__(self, conn: sqlite3.Connection, fresh: bool) -> None:
         super().__init__(conn, fresh)
@@ -418,33 +452,44 @@ class _Writer:
         self.shapes = _Shapes(conn, fresh)
         self.next = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM idx_cols").fetchone()[0]
 
-    def write(self, batch: list[Row]) -> int:
-        """Write a batch; a document already written (before, or earlier in the batch) is
-        replaced: the last one given wins."""
-        batch = list({row.id: row for row in batch}.values())
-        marks = ", ".join("?" for _ in batch)
+    def write(self, batch: Batch) -> int:
+        """Write a batch; a document already written is replaced."""
+        n = len(batch.ids)
+        marks = ", ".join("?" for _ in batch.ids)
         _delete_rows(self.conn, [r for (r,) in self.conn.execute(
-            f"SELECT rowid FROM idx_cols WHERE id IN ({marks})", [row.id for row in batch])])
-        keywords = [jsonio.loads(row.keywords) for row in batch]
-        terms = [row.terms.split() for row in batch]
-        self.codes.add(chain.from_iterable(keywords))
-        self.terms.add(chain.from_iterable(terms))
-        self.shapes.add(row.keys for row in batch)
-        docs, cols, text = [], [], []
-        codes, ids, shapes = self.codes.__getitem__, self.terms.__getitem__, self.shapes
-        for row, keys, words in zip(batch, keywords, terms, strict=True):
-            self.next += 1
-            docs.append((self.next, shapes[row.keys], row.values))
-            cols.append((self.next, row.id, row.kind, row.title_sort,
-                         array("i", map(codes, keys)).tobytes(), row.nums))
-            text.append((self.next, array("i", map(ids, words)).tobytes()))
-        for table, rows in (("idx_docs", docs), ("idx_cols", cols), ("idx_text", text)):
-            self.conn.executemany(_INSERT[table], rows)
-        return len(batch)
+            f"SELECT rowid FROM idx_cols WHERE id IN ({marks})", batch.ids)])
+        text = _translated(self.terms, batch.terms, batch.text)
+        kw = _translated(self.codes, batch.marks, batch.kw)
+        self.shapes.add(dict.fromkeys(batch.keys))
+        rowids = range(self.next + 1, self.next + n + 1)
+        self.next += n
+        rows = {
+            "idx_docs": (rowids, map(self.shapes.__getitem__, batch.keys), batch.values),
+            "idx_cols": (rowids, batch.ids, batch.kinds, batch.title_sorts,
+                         _pieces(kw, batch.kw_ends), batch.nums),
+            "idx_text": (rowids, _pieces(text, batch.text_ends)),
+        }
+        for table, columns in rows.items():
+            self.conn.executemany(_INSERT[table], zip(*columns, strict=True))
+        return n
 
     def flush(self) -> None:
         for numbering in (self.codes, self.terms, self.shapes):
             numbering.flush()
+
+
+def _translated(numbering: _Numbering, vocabulary: list[str], indexes: bytes) -> np.ndarray:
+    """A batch's indexes into its vocabulary → the numbering's codes, in one gather."""
+    numbering.add(vocabulary)
+    codes = np.fromiter(map(numbering.__getitem__, vocabulary), np.int32, len(vocabulary))
+    return codes[np.frombuffer(indexes, np.int32)]
+
+
+def _pieces(values: np.ndarray, ends: list[int]) -> Iterator[bytes]:
+    start = 0
+    for end in ends:
+        yield values[start:end].tobytes()
+        start = end
 
 
 def _delete_rows(conn: sqlite3.Connection, rowids: list[int]) -> int:
