@@ -8,7 +8,8 @@ The records a commit changed go, in the same transaction, to an outbox: they lea
 the index holds them. A crawl killed between the two leaves them there, and the next crawl's
 start, ``marketpass index status --check`` or ``index rebuild`` indexes them (``reconcile`` in
 ``search.indexing``), for either backend. A crawl killed before its commit leaves a "running"
-row and staged records: the next start marks it interrupted and drops what it staged.
+row, which the next start marks interrupted; what it staged was in its connection's temporary
+table and went with it.
 """
 
 from __future__ import annotations
@@ -37,10 +38,6 @@ CREATE TABLE IF NOT EXISTS store_crawls (
     id INTEGER PRIMARY KEY, source TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
     status TEXT NOT NULL, stats TEXT NOT NULL DEFAULT '{}', watermark TEXT, error TEXT);
 CREATE TABLE IF NOT EXISTS store_outbox_v2 (crawl_id INTEGER PRIMARY KEY, ids TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS store_staging_v2 (
-    crawl_id INTEGER NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL,
-    content_hash TEXT NOT NULL, data TEXT NOT NULL, fetched_at TEXT NOT NULL,
-    PRIMARY KEY (crawl_id, id));
 """
 # The same tables on PostgreSQL; ``rowid`` is SQLite's implicit insertion order made explicit.
 _POSTGRES_SCHEMA = """
@@ -58,16 +55,23 @@ CREATE TABLE IF NOT EXISTS store_crawls (
     id BIGSERIAL PRIMARY KEY, source TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
     status TEXT NOT NULL, stats TEXT NOT NULL DEFAULT '{}', watermark TEXT, error TEXT);
 CREATE TABLE IF NOT EXISTS store_outbox_v2 (crawl_id BIGINT PRIMARY KEY, ids TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS store_staging_v2 (
+"""
+# A crawl stages its records in a temporary table of its own connection: they never go through
+# the database's log (a large crawl's records would be written, checkpointed and deleted for
+# nothing), and a killed crawl's staged records vanish with its connection.
+_SQLITE_STAGING = """CREATE TEMP TABLE IF NOT EXISTS store_staging (
+    crawl_id INTEGER NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL,
+    content_hash TEXT NOT NULL, data TEXT NOT NULL, fetched_at TEXT NOT NULL,
+    PRIMARY KEY (crawl_id, id))"""
+_POSTGRES_STAGING = """CREATE TEMP TABLE IF NOT EXISTS store_staging (
     rowid BIGSERIAL, crawl_id BIGINT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL,
     source TEXT NOT NULL, content_hash TEXT NOT NULL, data TEXT NOT NULL,
-    fetched_at TEXT NOT NULL, PRIMARY KEY (crawl_id, id));
-"""
+    fetched_at TEXT NOT NULL, PRIMARY KEY (crawl_id, id))"""
 
 
 # Staged records that are new (no stored record) or changed (another content hash).
 _STAGED_CHANGES = """
-    FROM store_staging_v2 s LEFT JOIN store_records r ON r.id = s.id
+    FROM store_staging s LEFT JOIN store_records r ON r.id = s.id
     WHERE s.crawl_id = ? AND (r.id IS NULL OR r.content_hash != s.content_hash)"""
 _CHANGES = "SELECT s.id, r.id IS NULL" + _STAGED_CHANGES + " ORDER BY s.rowid"
 _RECORD_HISTORY = (
@@ -81,7 +85,7 @@ _RECORD_COLUMNS = ("id, kind, source, content_hash, data, fetched_at, first_seen
 _UPSERT_CHANGED = f"""
     INSERT INTO store_records ({_RECORD_COLUMNS})
     SELECT s.id, s.kind, s.source, s.content_hash, s.data, s.fetched_at, ?, ?, ?
-    FROM store_staging_v2 s WHERE s.crawl_id = ? AND true ORDER BY s.rowid
+    FROM store_staging s WHERE s.crawl_id = ? AND true ORDER BY s.rowid
     ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, source = excluded.source,
         content_hash = excluded.content_hash, data = excluded.data,
         fetched_at = excluded.fetched_at, last_changed = excluded.last_changed,
@@ -89,9 +93,9 @@ _UPSERT_CHANGED = f"""
     WHERE store_records.content_hash != excluded.content_hash"""
 _MARK_SEEN = """
     UPDATE store_records SET last_crawl = ? WHERE (last_crawl IS NULL OR last_crawl != ?)
-    AND id IN (SELECT id FROM store_staging_v2 WHERE crawl_id = ?)"""
+    AND id IN (SELECT id FROM store_staging WHERE crawl_id = ?)"""
 _STAGE = """
-    INSERT INTO store_staging_v2 (crawl_id, id, kind, source, content_hash, data, fetched_at)
+    INSERT INTO store_staging (crawl_id, id, kind, source, content_hash, data, fetched_at)
     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (crawl_id, id) DO UPDATE SET kind = excluded.kind,
     source = excluded.source, content_hash = excluded.content_hash, data = excluded.data,
     fetched_at = excluded.fetched_at"""
@@ -145,7 +149,8 @@ class RecordStore:
 
     def start_crawl(self, source: str) -> int:
         """A new crawl, noting its process so a later start can tell one killed from one
-        still running."""
+        still running. Its records are staged, and committed, through this connection."""
+        self._staging()
         stats = _dumps({"pid": os.getpid(), "host": socket.gethostname()})
         row = self.db.execute(
             "INSERT INTO store_crawls (source, started_at, status, stats) "
@@ -163,7 +168,7 @@ class RecordStore:
 
     def clear_interrupted(self) -> list[int]:
         """Crawls marked running whose process (on this host) is gone: killed. They are marked
-        interrupted and what they staged is dropped; the stored records never saw them."""
+        interrupted; the stored records never saw what they staged."""
         gone = [c["id"] for c in self.running_crawls() if not _alive(c)]
         for crawl_id in gone:
             with self.db.transaction():
@@ -232,8 +237,12 @@ class RecordStore:
         with self.db.transaction():
             self._close_crawl(crawl_id, "failed", stats or {}, None, error)
 
+    def _staging(self) -> None:
+        self.db.execute(_POSTGRES_STAGING if self.db.postgres else _SQLITE_STAGING)
+
     def _close_crawl(self, crawl_id, status, stats, watermark, error) -> None:
-        self.db.execute("DELETE FROM store_staging_v2 WHERE crawl_id = ?", (crawl_id,))
+        self._staging()  # a crawl of another process staged nothing here
+        self.db.execute("DELETE FROM store_staging WHERE crawl_id = ?", (crawl_id,))
         self.db.execute(
             "UPDATE store_crawls SET finished_at = ?, status = ?, stats = ?, watermark = ?, "
             "error = ? WHERE id = ?",

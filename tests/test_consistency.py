@@ -125,7 +125,7 @@ def test_a_crawl_killed_before_its_commit_leaves_no_residue(tmp_path):
     assert [c["id"] for c in store.running_crawls()] == [crawl]
     assert store.clear_interrupted() == [crawl]
     assert store.running_crawls() == []
-    staged = store.db.execute("SELECT COUNT(*) FROM store_staging_v2").fetchone()[0]
+    staged = store.db.execute("SELECT COUNT(*) FROM store_staging").fetchone()[0]
     assert staged == 0
     assert store.last_crawls()[0]["status"] == "interrupted"
     # A crawl still running (this process) is left alone.

@@ -95,7 +95,7 @@ def test_a_killed_crawl_is_closed_and_its_staged_records_dropped(store_location)
                      (json.dumps({"pid": 2 ** 22 + 17, "host": os.uname().nodename}), killed))
     assert store.clear_interrupted() == [killed]
     assert [c["id"] for c in store.running_crawls()] == [kept]
-    assert store.db.execute("SELECT COUNT(*) FROM store_staging_v2").fetchone()[0] == 0
+    assert store.db.execute("SELECT COUNT(*) FROM store_staging").fetchone()[0] == 0
     assert store.get("G/TBT/N/EU/1") is None
     assert {c["source"]: c["status"] for c in store.last_crawls()}["test"] == "interrupted"
 
