@@ -122,6 +122,12 @@ class Knowledge:
             self._open[key] = found
         return found
 
+    def index_changed(self) -> None:
+        """The index changed but not these records (a crawl of notifications): what was
+        remembered from other records' searches is forgotten, the rest kept."""
+        self.found = {}
+        self._remembered = {}
+
     def remember(self, key, compute):
         """A result computed once per knowledge (it is read again when the index changes);
         a few thousand at most, since the keys are anyone's words."""
@@ -515,13 +521,18 @@ def _route_ids(kb: Knowledge, req: dict, market: str, origin: str) -> list[str]:
 # --- over a search backend ---------------------------------------------------------------------
 
 def load_knowledge(backend) -> Knowledge:
+    return Knowledge(knowledge_records(backend))
+
+
+def knowledge_records(backend) -> list[dict]:
+    """The curated records (every knowledge kind) the index holds, in its order."""
     records, page = [], 1
     while True:
         found = backend.search(SearchRequest(filters=(Term("kind", KB_KINDS),), page=page,
                                              per_page=200, highlight=False))
         records += [hit.record for hit in found.hits]
         if page * 200 >= found.total:
-            return Knowledge(records)
+            return records
         page += 1
 
 

@@ -395,6 +395,26 @@ def test_backend_opens_lazily_from_settings(tmp_path, monkeypatch):
     assert app.test_client().get("/healthz").get_json()["problem"] == "empty index"
 
 
+def test_a_crawl_of_notifications_keeps_the_knowledge_and_a_changed_scheme_renews_it(
+        app, client, backend):
+    """The matcher's knowledge is built again only when curated records change; after any
+    write, what it remembered of other records' searches is forgotten."""
+    assert client.get("/api/v1/match?product=lithium+battery&market=KR").status_code == 200
+    first = app.extensions["marketpass_knowledge"][2]
+    assert first.found  # the match searched the index and remembered it
+    backend.upsert([to_document(load_record("notification", {
+        **EPING, "symbol": "G/TBT/N/KOR/999", "title": "Lithium batteries",
+        "distribution_date": "2026-05-01"}))])
+    client.get("/api/v1/notifications?q=lithium")
+    assert app.extensions["marketpass_knowledge"][2] is first and not first.found
+    scheme = dict(RECORDS)["scheme"]
+    backend.upsert([to_document(load_record("scheme", {**scheme, "name": "KC renamed"}))])
+    answer = client.get("/api/v1/match?product=lithium+battery&market=KR").get_json()
+    renewed = app.extensions["marketpass_knowledge"][2]
+    assert renewed is not first and renewed.scheme_by_id["kr-kc-safety"]["name"] == "KC renamed"
+    assert "KC renamed" in str(answer)
+
+
 def test_record_page_with_slashes_in_id(client):
     response = client.get("/records/G/TBT/N/SAU/1437/Rev.1")
     page = _html(response)

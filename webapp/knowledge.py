@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 
 from flask import current_app, g
 
+from search import jsonio
 from search.expand import Expansion, expand
-from search.matcher import Knowledge, load_knowledge
+from search.matcher import Knowledge, knowledge_records
 from webapp.extensions import marketpass
 
 _lock = threading.Lock()
@@ -23,14 +25,23 @@ def generation() -> str:
 
 def knowledge() -> Knowledge:
     """The curated records in memory, one copy per app, read again whenever the index's
-    generation changes (a crawl, a changed record with the same counts, a rebuild)."""
+    generation changes (a crawl, a changed record with the same counts, a rebuild). Built
+    again only when they changed: indexing them for the matcher takes a quarter of a second,
+    and most writes are crawls of notifications."""
     key = generation()
     with _lock:
         cached = current_app.extensions.get("marketpass_knowledge")
         if cached is None or cached[0] != key:
-            cached = (key, load_knowledge(marketpass.backend))
+            records = knowledge_records(marketpass.backend)
+            digest = hashlib.blake2b(jsonio.dumps(records).encode(), digest_size=16).digest()
+            if cached is not None and cached[1] == digest:
+                kb = cached[2]
+                kb.index_changed()
+            else:
+                kb = Knowledge(records)
+            cached = (key, digest, kb)
             current_app.extensions["marketpass_knowledge"] = cached
-        return cached[1]
+        return cached[2]
 
 
 def widen(text: str) -> Expansion:
