@@ -13,8 +13,12 @@ run: install compile-translations snapshot
 test: install compile-translations
 	$(BIN)/pytest
 
+# `make bench SCALE=1000000` runs the scale benchmark alone (bench/scale.py) at that size.
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
+ifneq ($(SCALE),)
+	$(BIN)/python -m bench.scale --records $(SCALE)
+else
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.crawl
 	$(BIN)/python -m bench.notifications
@@ -24,6 +28,7 @@ bench: install
 	$(BIN)/python -m bench.relevance
 	$(BIN)/python -m bench.store
 	$(BIN)/python -m bench.peer
+endif
 
 install: $(STAMP)
 

@@ -77,7 +77,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(db: Path, port: int) -> subprocess.Popen:
+def start_gunicorn(db: Path, port: int, wait: float = 60) -> subprocess.Popen:
     env = {**os.environ, "MARKETPASS_DB": str(db), "MARKETPASS_SEARCH_URL": "",
            "MARKETPASS_RATELIMIT": "0", "MARKETPASS_TODAY": "2025-06-01", "HOST": "127.0.0.1",
            "PORT": str(port), "MARKETPASS_LOG_LEVEL": "WARNING"}
@@ -86,22 +86,26 @@ def start_gunicorn(db: Path, port: int) -> subprocess.Popen:
          "--access-logfile", "/dev/null"], cwd=ROOT, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # Ready once the matcher answers: the knowledge is loaded.
-    return ready(process, port, "/api/v1/match?product=charger&market=KR", "gunicorn")
+    return ready(process, port, "/api/v1/match?product=charger&market=KR", "gunicorn", wait)
 
 
-def ready(process: subprocess.Popen, port: int, path: str, name: str) -> subprocess.Popen:
-    """The server process once ``path`` answers 200 on loopback; killed after 60 s without."""
-    deadline = time.monotonic() + 60
+def ready(process: subprocess.Popen, port: int, path: str, name: str, wait: float = 60
+          ) -> subprocess.Popen:
+    """The server process once ``path`` answers 200 on loopback; killed after ``wait``
+    seconds without. One request is given the whole wait: a large index takes seconds to load,
+    and a request given up and sent again would queue behind the first."""
+    deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn = http.client.HTTPConnection("127.0.0.1", port,
+                                              timeout=max(1.0, deadline - time.monotonic()))
             conn.request("GET", path)
             if conn.getresponse().status == 200:
                 return process
         except OSError:
             time.sleep(0.3)
     process.kill()
-    raise RuntimeError(f"{name} did not answer within 60 s")
+    raise RuntimeError(f"{name} did not answer within {wait:.0f} s")
 
 
 def drive(port: int, urls: list[str], seconds: float, concurrency: int) -> list[tuple]:
