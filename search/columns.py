@@ -127,17 +127,19 @@ class TermStream:
             raise ValueError("the stored term ids do not match the stored field lengths")
         slot = np.repeat(np.arange(lengths.size, dtype=np.int32), lengths.ravel())
         # One sort of (term id, place) keys orders the postings by term, then along the line.
+        # No array the size of the keys is made that is not kept: at a million documents each
+        # costs more to allocate (a second and more) than the sort.
         keys = ids.astype(np.int64)
         keys <<= 32
-        keys |= np.arange(len(ids), dtype=np.int64)
+        _add_places(keys)
         keys.sort()
+        # Where each term's postings begin: the first key of each id, found in the sorted keys.
+        terms = int(ids.max()) + 1 if len(ids) else 1
+        offsets = np.searchsorted(keys, np.arange(terms + 1, dtype=np.int64) << 32)
         keys &= 0xFFFFFFFF
         slots = slot[keys]
         keys += slots  # one gap after each field
-        counts = np.bincount(ids, minlength=1)
-        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        return cls(offsets, keys.astype(np.int32), slots)
+        return cls(offsets.astype(np.int64), keys.astype(np.int32), slots)
 
     def postings(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
         """Positions and slots of a term's occurrences (none for an id beyond the known)."""
@@ -145,6 +147,15 @@ class TermStream:
             return self.positions[:0], self.slots[:0]
         start, end = self.offsets[term_id], self.offsets[term_id + 1]
         return self.positions[start:end], self.slots[start:end]
+
+
+def _add_places(keys: np.ndarray, step: int = 1 << 20) -> None:
+    """``keys |= arange(len(keys))``, a slice at a time (the low 32 bits are zero)."""
+    places = np.arange(step, dtype=np.int64)
+    for start in range(0, len(keys), step):
+        part = keys[start : start + step]
+        part |= places[: len(part)]
+        part += start
 
 
 @dataclass
