@@ -281,9 +281,11 @@ class StorePipeline:
 
     def _index(self, changed: list[str]) -> None:
         workers = workers_of(self.crawler)
-        # Workers already running make the rows; for a large write they are worth starting.
-        use = workers.count > 1 and (workers.pool is not None or len(changed) >= POOL_MIN_INDEX)
         backend = open_backend(self.settings)
+        # Workers already running make the batches; for a large write they are worth starting
+        # (for a backend that takes prepared batches: the embedded one).
+        use = workers.count > 1 and getattr(backend, "prepare", None) is not None and (
+            workers.pool is not None or len(changed) >= POOL_MIN_INDEX)
         try:
             index_records(self.store, backend, changed, workers.get() if use else None)
         finally:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from functools import lru_cache
-from itertools import repeat
 from typing import Any
 
 from search.backend import SearchBackend
@@ -45,11 +45,26 @@ def index_records(store: RecordStore, backend: SearchBackend, ids: list[str],
     if pool is None or prepare is None or len(ids) < 2 * CHUNK:
         return backend.upsert(documents(store.get_many(ids)))
     chunks = [ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK)]
-    return backend.upsert_prepared(
-        pool.map(prepared, repeat(str(store.path)), repeat(prepare), chunks))
+    return backend.upsert_prepared(_in_order(pool, str(store.path), prepare, chunks))
 
 
 CHUNK = 1000
+AHEAD = 8  # chunks prepared ahead of the writer: enough to keep the workers busy
+
+
+def _in_order(pool: Executor, location: str, prepare: Callable, chunks: list[list[str]]
+              ) -> Iterator[Any]:
+    """The prepared batches of the chunks, in order. A generator: the workers start reading
+    the store only when the writer asks for the first batch, inside its write transaction, so
+    no other write can commit a newer version of a record between their read and this write;
+    and only AHEAD batches wait in memory at a time."""
+    pending: deque[Future] = deque()
+    for chunk in chunks:
+        pending.append(pool.submit(prepared, location, prepare, chunk))
+        if len(pending) >= AHEAD:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 @lru_cache(maxsize=4)

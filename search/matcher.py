@@ -131,11 +131,12 @@ class Knowledge:
     def remember(self, key, compute):
         """A result computed once per knowledge (it is read again when the index changes);
         a few thousand at most, since the keys are anyone's words."""
-        found = self._remembered.get(key)
+        remembered = self._remembered  # a result computed before index_changed goes with it
+        found = remembered.get(key)
         if found is None:
-            if len(self._remembered) >= 4096:
-                self._remembered.clear()
-            found = self._remembered[key] = compute()
+            if len(remembered) >= 4096:
+                remembered.clear()
+            found = remembered[key] = compute()
         return found
 
     def identifiers(self, scheme: dict) -> list[str]:
@@ -599,13 +600,14 @@ def _notifications(backend, kb: Knowledge, request: SearchRequest) -> list[tuple
     """The notifications a request finds, each with its markets and folded text. The newest
     of a market are the same for every product asked about: they are kept with the knowledge
     (read again with it when the index changes), a few hundred requests at most."""
-    cached = kb.found.get(request)
+    found = kb.found  # what was searched before index_changed goes with it
+    cached = found.get(request)
     if cached is None:
         cached = [(hit.record, notification_markets(hit.record), folded_text(hit.record))
                   for hit in backend.search(request).hits]
-        if len(kb.found) >= 512:
-            kb.found.clear()
-        kb.found[request] = cached
+        if len(found) >= 512:
+            found.clear()
+        found[request] = cached
     return cached
 
 

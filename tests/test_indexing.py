@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
@@ -72,4 +75,32 @@ def test_worker_made_batches_write_the_index_a_process_writes(tmp_path, pool, mo
     finally:
         pooled.close()
         inline.close()
+        store.close()
+
+
+def test_a_pooled_write_reads_the_store_only_once_it_holds_the_index(tmp_path, pool, monkeypatch):
+    """Records are read for the index inside its write transaction: a newer version committed
+    while the write waited for the index is the one indexed, never the older one over it."""
+    monkeypatch.setattr(indexing, "CHUNK", 5)
+    store = RecordStore(tmp_path / "store.db")
+    backend = SqliteBackend(tmp_path / "index.db")
+    records = corpus(20)
+    changed = commit(store, records)
+    holder = sqlite3.connect(tmp_path / "index.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the index
+    done: list[int] = []
+    writer = threading.Thread(target=lambda: done.append(
+        index_records(store, backend, changed, pool)))
+    writer.start()
+    time.sleep(1.5)  # long enough for workers that read eagerly to have read
+    commit(store, [changed_record(r) for r in records])
+    holder.execute("COMMIT")
+    writer.join(timeout=60)
+    try:
+        assert done == [len(records)]
+        titles = {backend.get(r["id"])["title"] for r in records}
+        assert all(t.endswith("for e-bikes 电池组") for t in titles), titles
+    finally:
+        holder.close()
+        backend.close()
         store.close()
