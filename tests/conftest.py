@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,6 +23,7 @@ BACKENDS = ["sqlite", "elasticsearch"]
 # shell names) would otherwise be the record store of every app a test makes, and its records
 # would be "drift" for a test's index. A test that wants a store names one.
 _NO_STORE = Path(tempfile.mkdtemp(prefix="marketpass-tests-")) / "no-store.db"
+atexit.register(shutil.rmtree, _NO_STORE.parent, ignore_errors=True)
 os.environ["MARKETPASS_DB"] = str(_NO_STORE)
 os.environ.pop("MARKETPASS_DATABASE_URL", None)
 
