@@ -27,6 +27,7 @@ import random
 import tempfile
 import time
 from collections.abc import Iterator
+from itertools import chain
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -127,7 +128,7 @@ def build(db: Path, n: int) -> list[dict]:
     backend = SqliteBackend(db)
     start = time.perf_counter()
     kb = knowledge()
-    backend.rebuild(_chain(streamed(n, kept), kb))
+    backend.rebuild(chain(streamed(n, kept), map(to_document, kb)))
     backend.close()
     merge_results({"scale_records": n, "scale_build_s": round(time.perf_counter() - start, 1),
                    "scale_bytes_per_record": round(_disk_bytes(db) / (n + len(kb)))})
@@ -184,11 +185,6 @@ def served(db: Path, requests: list, kept: list[dict]) -> dict:
         server.terminate()
         server.wait(timeout=30)
     return out
-
-
-def _chain(docs: Iterator[Document], kb: list[dict]) -> Iterator[Document]:
-    yield from docs
-    yield from map(to_document, kb)
 
 
 if __name__ == "__main__":
