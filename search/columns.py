@@ -117,8 +117,7 @@ class TermStream:
     offsets: np.ndarray     # the postings of term id t are [offsets[t]:offsets[t + 1]]
     positions: np.ndarray   # int32
     slots: np.ndarray       # int32
-    # What the ranking derives once per generation (term statistics, length norms).
-    cache: dict = field(default_factory=dict)
+    end: int = 0            # every position is below this
 
     @classmethod
     def build(cls, blobs: list[bytes], lengths: np.ndarray) -> TermStream:
@@ -139,7 +138,8 @@ class TermStream:
         keys &= 0xFFFFFFFF
         slots = slot[keys]
         keys += slots  # one gap after each field
-        return cls(offsets.astype(np.int64), keys.astype(np.int32), slots)
+        return cls(offsets.astype(np.int64), keys.astype(np.int32), slots,
+                   len(ids) + lengths.size)
 
     def postings(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
         """Positions and slots of a term's occurrences (none for an id beyond the known)."""
@@ -158,70 +158,226 @@ def _add_places(keys: np.ndarray, step: int = 1 << 20) -> None:
         part += start
 
 
+# A generation's columns reuse those of an earlier one (its rows, less those deleted since,
+# plus the rows written since) while the rows written since stay below this share of the
+# earlier rows (and this many), and the deleted below a quarter; past that, all are reloaded.
+DELTA_SHARE = 8
+DELTA_MIN = 20_000
+
+
 @dataclass
-class Columns:
-    generation: str
+class Segment:
+    """The index rows with rowids in (``after``, ``last``] as one generation held them, in
+    rowid order. Rowids only grow (a replaced document gets a new row), so a later generation
+    holds these rows less the ones deleted since; what is read lazily (text, ids, titles) is
+    read from the rows still there, a deleted row's place left empty."""
+
+    after: int
     rowids: np.ndarray
     lengths: np.ndarray     # (documents, text fields) int32: analysed terms per field
     dates: dict[str, np.ndarray]
     _codes: np.ndarray      # every document's keyword value codes, one after the other
-    _code_doc: np.ndarray   # the document position of each code
+    _kw_starts: np.ndarray  # a document's codes are _codes[_kw_starts[d]:_kw_starts[d + 1]]
     _keywords: dict[str, KeywordColumn] = field(default_factory=dict)
     _text: TermStream | None = None
     _strings: dict[str, list[str]] = field(default_factory=dict)
-    _title_rank: np.ndarray | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def size(self) -> int:
         return len(self.rowids)
 
+    @property
+    def last(self) -> int:
+        return int(self.rowids[-1]) if len(self.rowids) else self.after
+
     @classmethod
-    def load(cls, conn: sqlite3.Connection, generation: str) -> Columns:
-        """What every request needs, read in one pass over the narrow ``idx_cols``; each
-        keyword column, the ids and the titles are read or built when a request first asks for
-        them (``conn`` then in a read transaction of the same generation, as these were)."""
-        rows = conn.execute("SELECT rowid, kw, nums FROM idx_cols ORDER BY rowid").fetchall()
+    def load(cls, conn: sqlite3.Connection, after: int = 0) -> Segment:
+        """The rows after a rowid, read in one pass over the narrow ``idx_cols``."""
+        rows = conn.execute("SELECT rowid, kw, nums FROM idx_cols WHERE rowid > ? "
+                            "ORDER BY rowid", (after,)).fetchall()
         rowids, kw, nums = zip(*rows, strict=True) if rows else ((), (), ())
         numbers = np.frombuffer(b"".join(nums), dtype=np.int32).reshape(
             len(rows), len(TEXT_FIELDS) + len(DATE_FIELDS))
-        counts = np.fromiter((len(b) // 4 for b in kw), dtype=np.int64, count=len(kw))
+        starts = np.zeros(len(kw) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter((len(b) // 4 for b in kw), dtype=np.int64, count=len(kw)),
+                  out=starts[1:])
         return cls(
-            generation=generation,
+            after=after,
             rowids=np.array(rowids, dtype=np.int64),
             lengths=np.ascontiguousarray(numbers[:, : len(TEXT_FIELDS)]),
             dates={name: numbers[:, len(TEXT_FIELDS) + i].astype(np.int64)
                    for i, name in enumerate(DATE_FIELDS)},
             _codes=np.frombuffer(b"".join(kw), dtype=np.int32),
-            _code_doc=np.repeat(np.arange(len(kw), dtype=np.int32), counts),
+            _kw_starts=starts,
         )
 
     def keyword(self, conn: sqlite3.Connection, name: str) -> KeywordColumn:
-        """A keyword field's column, built when first used (``conn`` in a read transaction
-        of these columns' generation)."""
+        """A keyword field's column, built when first used. Value codes are never reused,
+        so the names read at any later generation include these rows' values."""
         if (column := self._keywords.get(name)) is None:
             with self._lock:
                 if (column := self._keywords.get(name)) is None:
-                    selected = (self._codes & ((1 << FIELD_BITS) - 1)) == \
-                        KEYWORD_FIELDS.index(name)
+                    selected = np.flatnonzero((self._codes & ((1 << FIELD_BITS) - 1)) ==
+                                              KEYWORD_FIELDS.index(name))
+                    doc = np.searchsorted(self._kw_starts, selected, side="right") - 1
                     names = dict(conn.execute(
                         "SELECT code, value FROM idx_values WHERE field = ?", (name,)))
-                    column = KeywordColumn.build(self._code_doc[selected],
-                                                 self._codes[selected], names)
+                    column = KeywordColumn.build(doc.astype(np.int32), self._codes[selected],
+                                                 names)
                     self._keywords[name] = column
         return column
 
     def text(self, conn: sqlite3.Connection) -> TermStream:
         """The term postings, built on the first text search: a search with filters only (a
-        list page, a feed) does not wait for them. ``conn`` must be in the read transaction
-        these columns were loaded for."""
+        list page, a feed) does not wait for them."""
         with self._lock:
             if self._text is None:
                 with collector_paused():
-                    rows = conn.execute("SELECT terms FROM idx_text ORDER BY rowid")
-                    blobs = [row[0] for row in rows]
-                    self._text = TermStream.build(blobs, self.lengths)
+                    rows = conn.execute(
+                        "SELECT rowid, terms FROM idx_text WHERE rowid > ? AND rowid <= ? "
+                        "ORDER BY rowid", (self.after, self.last)).fetchall()
+                    lengths = self.lengths
+                    if len(rows) != self.size:  # rows deleted since: their places empty
+                        lengths = lengths.copy()
+                        present = np.array([r for r, _ in rows], dtype=np.int64)
+                        lengths[~np.isin(self.rowids, present)] = 0
+                    self._text = TermStream.build([blob for _, blob in rows], lengths)
             return self._text
+
+    def strings(self, conn: sqlite3.Connection, name: str) -> list[str]:
+        """Every row's id or title_sort ("" for a row deleted since), read once."""
+        if (values := self._strings.get(name)) is None:
+            with self._lock:
+                if (values := self._strings.get(name)) is None:
+                    rows = conn.execute(
+                        f"SELECT rowid, {name} FROM idx_cols WHERE rowid > ? AND rowid <= ? "
+                        "ORDER BY rowid", (self.after, self.last)).fetchall()
+                    if len(rows) == self.size:
+                        values = [v for _, v in rows]
+                    else:
+                        values = [""] * self.size
+                        at = np.searchsorted(self.rowids, [r for r, _ in rows])
+                        for i, (_, v) in zip(at.tolist(), rows, strict=True):
+                            values[i] = v
+                    self._strings[name] = values
+        return values
+
+
+class TextView:
+    """A generation's term postings: those of its segments, one line after the other (a
+    segment's positions and slots after the previous one's), and which documents are live.
+    Statistics derived from them (``cache``) belong to the generation."""
+
+    def __init__(self, parts: list[tuple[TermStream, int, int]], live: np.ndarray | None
+                 ) -> None:
+        self.parts = parts      # (postings, first position, first slot)
+        self.live = live        # per document, None when all are
+        self.cache: dict = {}
+
+    def postings(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
+        found = [(p, s, pos, slot) for stream, pos, slot in self.parts
+                 for p, s in [stream.postings(term_id)] if len(p)]
+        if len(found) == 1 and found[0][2] == 0:
+            return found[0][0], found[0][1]
+        if not found:
+            return self.parts[0][0].postings(-1)
+        return (np.concatenate([p + pos for p, _, pos, _ in found]),
+                np.concatenate([s + slot for _, s, _, slot in found]))
+
+
+@dataclass
+class Columns:
+    """One generation of the index as the searches read it: the segments' columns side by
+    side (document positions run on from one segment to the next), with the documents
+    deleted since the first segment was loaded out of every answer (``live``)."""
+
+    generation: str
+    segments: list[Segment]
+    base_generation: str    # the generation the first segment was loaded at
+    dead: np.ndarray | None = None  # positions of first-segment rows deleted since
+    _keywords: dict[str, KeywordColumn | JoinedKeyword] = field(default_factory=dict)
+    _text: TextView | None = None
+    _strings: dict[str, list[str]] = field(default_factory=dict)
+    _title_rank: np.ndarray | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        segments = self.segments
+        self.starts = np.cumsum([0] + [s.size for s in segments])
+        self.size = int(self.starts[-1])
+        if len(segments) == 1:
+            self.rowids, self.lengths, self.dates = (
+                segments[0].rowids, segments[0].lengths, segments[0].dates)
+        else:
+            self.rowids = np.concatenate([s.rowids for s in segments])
+            self.lengths = np.concatenate([s.lengths for s in segments])
+            self.dates = {name: np.concatenate([s.dates[name] for s in segments])
+                          for name in DATE_FIELDS}
+        self.live = None
+        if self.dead is not None and len(self.dead):
+            self.live = np.ones(self.size, dtype=bool)
+            self.live[self.dead] = False
+            # A deleted document has no text: BM25's field statistics leave it out.
+            self.lengths = self.lengths.copy() if len(segments) == 1 else self.lengths
+            self.lengths[self.dead] = 0
+
+    @classmethod
+    def load(cls, conn: sqlite3.Connection, generation: str) -> Columns:
+        """Every row, read in one pass (``conn`` in a read transaction of ``generation``)."""
+        return cls(generation, [Segment.load(conn)], generation)
+
+    def advance(self, conn: sqlite3.Connection, generation: str) -> Columns | None:
+        """The columns of a later generation made from these: their first segment less the
+        rows deleted since, plus the rows written since; None when the index's log of
+        deletions does not reach back to that segment, or when so much changed that loading
+        everything again is the better choice."""
+        base = self.segments[0]
+        row = conn.execute("SELECT value FROM idx_meta WHERE key = 'gone_since'").fetchone()
+        if row is None or int(row[0]) > int(self.base_generation):
+            return None
+        gone = np.array([r for (r,) in conn.execute(
+            "SELECT rowid FROM idx_gone WHERE generation > ? AND rowid <= ?",
+            (int(self.base_generation), base.last))], dtype=np.int64)
+        if len(gone) * 4 > base.size:
+            return None
+        limit = max(DELTA_MIN, base.size // DELTA_SHARE)
+        (count,) = conn.execute("SELECT COUNT(*) FROM idx_cols WHERE rowid > ?",
+                                (base.last,)).fetchone()
+        if count > limit:
+            return None
+        segments = [base]
+        if count:
+            segments.append(Segment.load(conn, after=base.last))
+        dead = np.searchsorted(base.rowids, gone)
+        return Columns(generation, segments, self.base_generation,
+                       dead[base.rowids[np.minimum(dead, base.size - 1)] == gone])
+
+    def keyword(self, conn: sqlite3.Connection, name: str) -> KeywordColumn | JoinedKeyword:
+        if (column := self._keywords.get(name)) is None:
+            parts = [s.keyword(conn, name) for s in self.segments]
+            column = parts[0] if len(parts) == 1 else JoinedKeyword(
+                list(zip(parts, self.starts[:-1].tolist(), strict=True)))
+            self._keywords[name] = column
+        return column
+
+    def text(self, conn: sqlite3.Connection) -> TextView:
+        """The term postings of the generation (each segment's built on its first text
+        search). ``conn`` must be in the read transaction these columns were made for."""
+        if self._text is None:
+            parts, position = [], 0
+            for segment, start in zip(self.segments, self.starts.tolist(), strict=False):
+                stream = segment.text(conn)
+                parts.append((stream, position, start * len(TEXT_FIELDS)))
+                position += stream.end
+            with self._lock:
+                if self._text is None:
+                    self._text = TextView(parts, self.live)
+        return self._text
+
+    def live_mask(self) -> np.ndarray:
+        """A fresh mask of the documents this generation holds."""
+        return np.ones(self.size, dtype=bool) if self.live is None else self.live.copy()
 
     def any_of(self, conn: sqlite3.Connection, name: str, values: tuple[str, ...]
                ) -> np.ndarray:
@@ -254,12 +410,11 @@ class Columns:
         return key
 
     def strings(self, conn: sqlite3.Connection, name: str) -> list[str]:
-        """Every document's id or title_sort, read once per generation."""
+        """Every document's id or title_sort."""
         if (values := self._strings.get(name)) is None:
-            with self._lock:
-                if (values := self._strings.get(name)) is None:
-                    values = self._strings[name] = [v for (v,) in conn.execute(
-                        f"SELECT {name} FROM idx_cols ORDER BY rowid")]
+            parts = [s.strings(conn, name) for s in self.segments]
+            values = parts[0] if len(parts) == 1 else [v for part in parts for v in part]
+            self._strings[name] = values
         return values
 
     def title_rank(self, conn: sqlite3.Connection) -> np.ndarray:
@@ -292,6 +447,31 @@ class Columns:
                 ids = self.strings(conn, "id")
                 idx[start:end] = sorted(idx[start:end], key=lambda i: ids[candidates[i]])
         return idx[:k]
+
+
+class JoinedKeyword:
+    """A keyword field over several segments: each segment's column at its first position."""
+
+    def __init__(self, parts: list[tuple[KeywordColumn, int]]) -> None:
+        self.parts = parts
+
+    def any_of(self, values: tuple[str, ...], size: int) -> np.ndarray:
+        mask = np.zeros(size, dtype=bool)
+        for column, start in self.parts:
+            for v in values:
+                if (code := column.codes.get(v)) is not None:
+                    mask[column.postings[column.offsets[code] : column.offsets[code + 1]]
+                         + start] = True
+        return mask
+
+    def counts(self, mask: np.ndarray, limit: int) -> list[tuple[str, int]]:
+        total: dict[str, int] = {}
+        ends = [start for _, start in self.parts[1:]] + [len(mask)]
+        for (column, start), end in zip(self.parts, ends, strict=True):
+            for value, n in column.counts(mask[start:end], len(column.vocab)):
+                total[value] = total.get(value, 0) + n
+        # As one column orders them: most frequent first, equal counts in value order.
+        return sorted(total.items(), key=lambda item: (-item[1], item[0]))[:limit]
 
 
 def _ranks(values: list[str]) -> np.ndarray:

@@ -16,7 +16,7 @@ records in the same order:
   scores are equal on both backends and ties are broken alike (newest first, then id).
 
 Frequencies and the documents holding a term come from the term postings of the in-memory
-columns (``search.columns.TermStream``), so a search costs in proportion to the occurrences of
+columns (``search.columns.TextView``), so a search costs in proportion to the occurrences of
 its terms; the statistics of each term and the field lengths' norms are kept for the generation.
 """
 
@@ -27,7 +27,7 @@ import sqlite3
 
 import numpy as np
 
-from search.columns import Columns, TermStream
+from search.columns import Columns, TextView
 from search.fields import KIND_WEIGHTS, TEXT_FIELDS
 from search.query import ParsedQuery
 
@@ -45,7 +45,7 @@ def match(conn: sqlite3.Connection, cols: Columns, parsed: ParsedQuery
     A phrase matches where its terms follow each other in one field; a group matches where
     any of its phrases does; a document must match every group and no excluded phrase."""
     scores = np.zeros(cols.size, dtype=F32)
-    mask = np.ones(cols.size, dtype=bool)
+    mask = cols.live_mask()
     if not parsed.groups and not parsed.excluded:
         return mask, scores
     text = cols.text(conn)
@@ -65,7 +65,7 @@ def match(conn: sqlite3.Connection, cols: Columns, parsed: ParsedQuery
 
 # --- scores ------------------------------------------------------------------------------------
 
-def _scores(conn: sqlite3.Connection, cols: Columns, text: TermStream,
+def _scores(conn: sqlite3.Connection, cols: Columns, text: TextView,
             groups: tuple[tuple[tuple[str, ...], ...], ...]) -> np.ndarray:
     """Lucene sums the clauses of a bool query in double precision and returns a float."""
     phrases = {p: _phrase_scores(conn, cols, text, p) for g in groups for p in g}
@@ -75,7 +75,7 @@ def _scores(conn: sqlite3.Connection, cols: Columns, text: TermStream,
     return total.astype(F32)
 
 
-def _phrase_scores(conn: sqlite3.Connection, cols: Columns, text: TermStream,
+def _phrase_scores(conn: sqlite3.Connection, cols: Columns, text: TextView,
                    phrase: tuple[str, ...]) -> np.ndarray:
     """Per document, the best of the phrase's per-field BM25 scores (0 where it is absent).
 
@@ -87,7 +87,7 @@ def _phrase_scores(conn: sqlite3.Connection, cols: Columns, text: TermStream,
     return best
 
 
-def _phrase(conn: sqlite3.Connection, cols: Columns, text: TermStream,
+def _phrase(conn: sqlite3.Connection, cols: Columns, text: TextView,
             phrase: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """The documents holding the phrase (ascending) and its best per-field score in each."""
     cache = text.cache.setdefault("phrases", {})
@@ -101,7 +101,7 @@ def _phrase(conn: sqlite3.Connection, cols: Columns, text: TermStream,
     return found
 
 
-def _best_fields(conn: sqlite3.Connection, cols: Columns, text: TermStream,
+def _best_fields(conn: sqlite3.Connection, cols: Columns, text: TextView,
                  phrase: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """The documents holding the phrase, and the best of its per-field scores in each."""
     term_ids = [_term_id(conn, text, t) for t in phrase]
@@ -121,7 +121,7 @@ def _best_fields(conn: sqlite3.Connection, cols: Columns, text: TermStream,
     return docs[first], np.maximum.reduceat(score, first)
 
 
-def _frequencies(text: TermStream, term_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+def _frequencies(text: TextView, term_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """The (document, field) slots holding the phrase, ascending, and how often each does."""
     positions, slots = text.postings(term_ids[0])
     for offset, term_id in enumerate(term_ids[1:], start=1):
@@ -155,7 +155,7 @@ def _idf(count: int, doc_freqs: list[int]) -> np.float32:
     return F32(sum(float(F32(math.log(1 + (count - n + 0.5) / (n + 0.5)))) for n in doc_freqs))
 
 
-def _term_id(conn: sqlite3.Connection, text: TermStream, term: str) -> int:
+def _term_id(conn: sqlite3.Connection, text: TextView, term: str) -> int:
     """A term's id, -1 when no document holds it."""
     cache = text.cache.setdefault("ids", {})
     if (term_id := cache.get(term)) is None:
@@ -167,13 +167,15 @@ def _term_id(conn: sqlite3.Connection, text: TermStream, term: str) -> int:
     return term_id
 
 
-def _term_stats(text: TermStream, term_id: int, slots: np.ndarray | None) -> np.ndarray:
+def _term_stats(text: TextView, term_id: int, slots: np.ndarray | None) -> np.ndarray:
     """The number of documents holding the term in each field; ``slots``, when given, are
     the distinct slots of its postings, already counted."""
     cache = text.cache.setdefault("terms", {})
     if (stats := cache.get(term_id)) is None:
         if slots is None:
             slots = _runs(text.postings(term_id)[1])[0]
+        if text.live is not None:  # documents deleted since the columns were loaded
+            slots = slots[text.live[slots // len(BOOSTS)]]
         stats = np.bincount(slots % len(BOOSTS), minlength=len(BOOSTS))
         if len(cache) >= CACHED_TERMS:
             cache.clear()
@@ -208,7 +210,7 @@ def norm_bytes(lengths: np.ndarray) -> np.ndarray:
     return (np.searchsorted(LENGTH_TABLE, lengths, side="right") - 1).astype(np.uint8)
 
 
-def _field_stats(cols: Columns, text: TermStream) -> tuple[np.ndarray, list[int]]:
+def _field_stats(cols: Columns, text: TextView) -> tuple[np.ndarray, list[int]]:
     """Per slot, the inverse of BM25's length normalisation for its field's length, as
     Lucene caches it per norm byte (in float32, in its order); per field, the number of
     documents that have the field (Lucene's docCount: at least one term in it)."""

@@ -57,8 +57,18 @@ _SCHEMA = [
     "kind TEXT NOT NULL, title_sort TEXT NOT NULL, kw BLOB NOT NULL, nums BLOB NOT NULL)",
     # terms: int32 term ids of the text fields one after the other (nums says where each ends).
     "CREATE TABLE IF NOT EXISTS idx_text (rowid INTEGER PRIMARY KEY, terms BLOB NOT NULL)",
+    # The rows each write deleted, by the generation it made: a reader holding the columns of
+    # an earlier generation brings them forward with these and the rows written since
+    # (``Columns.advance``) instead of loading everything. idx_meta's gone_since: the log
+    # holds every deletion of the generations after it.
+    "CREATE TABLE IF NOT EXISTS idx_gone (generation INTEGER NOT NULL, rowid INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS idx_gone_generation ON idx_gone (generation)",
 ]
-_TABLES = ("idx_docs", "idx_cols", "idx_text", "idx_values", "idx_terms", "idx_shapes")
+_TABLES = ("idx_docs", "idx_cols", "idx_text", "idx_values", "idx_terms", "idx_shapes",
+           "idx_gone")
+# The log of deletions is cut back to half of this when it grows past it (a reader whose
+# columns are older than what is left loads everything again).
+GONE_KEPT = 200_000
 _INSERT = {
     "idx_docs": "INSERT INTO idx_docs (rowid, shape, record) VALUES (?, ?, ?)",
     "idx_cols": f"INSERT INTO idx_cols ({', '.join(_COLS)}) "
@@ -150,7 +160,9 @@ class SqliteBackend(SearchBackend):
 
     def _schema_current(self) -> bool:
         try:
-            return _meta(self._conn(), "schema_version") == SCHEMA_VERSION
+            conn = self._conn()
+            return (_meta(conn, "schema_version") == SCHEMA_VERSION
+                    and _meta(conn, "gone_since") is not None)
         except sqlite3.OperationalError:  # a new file: no tables yet
             return False
 
@@ -173,6 +185,7 @@ class SqliteBackend(SearchBackend):
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            _trim_gone(conn)
             conn.execute(
                 "INSERT INTO idx_meta VALUES ('generation', '1') ON CONFLICT(key) "
                 "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
@@ -204,6 +217,9 @@ class SqliteBackend(SearchBackend):
             # An index of another format would be misread: start empty; `index rebuild` refills.
             _drop_tables(conn)
             _create_tables(conn)
+            _forget_gone(conn)
+        elif _meta(conn, "gone_since") is None:  # an index written before the log was kept
+            _forget_gone(conn)
         conn.execute("INSERT OR REPLACE INTO idx_meta VALUES ('schema_version', ?)",
                      (SCHEMA_VERSION,))
 
@@ -239,6 +255,7 @@ class SqliteBackend(SearchBackend):
         with self._write() as conn:
             _drop_tables(conn)
             _create_tables(conn)
+            _forget_gone(conn)
             writer = _Writer(conn, fresh=True)
             written = 0
             for batch in map(prepare, _batches(docs, 2000)):
@@ -305,10 +322,15 @@ class SqliteBackend(SearchBackend):
     def _current_columns(self, conn: sqlite3.Connection) -> Columns:
         generation = _meta(conn, "generation") or "0"
         with self._columns_lock:
-            if self._columns is None or self._columns.generation != generation:
+            cols = self._columns
+            if cols is None or cols.generation != generation:
                 with collector_paused():
-                    self._columns = Columns.load(conn, generation)
-            return self._columns
+                    cols = cols and cols.advance(conn, generation)
+                    if cols is None:
+                        self._columns = None  # the old columns' memory free for the new
+                        cols = Columns.load(conn, generation)
+                self._columns = cols
+            return cols
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -444,13 +466,16 @@ def _record(keys: str, values: str) -> dict:
 
 
 class _Writer:
-    """Rows → the three tables, numbered after the last rowid."""
+    """Rows → the three tables, numbered after the last rowid ever given (idx_meta's
+    last_rowid: a rowid is never given twice, so readers tell new rows by their rowid)."""
 
     def __init__(self, conn: sqlite3.Connection, fresh: bool) -> None:
         self.conn = conn
         self.codes, self.terms = _Codes(conn, fresh), _TermIds(conn, fresh)
         self.shapes = _Shapes(conn, fresh)
-        self.next = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM idx_cols").fetchone()[0]
+        self.next = max(
+            conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM idx_cols").fetchone()[0],
+            int(_meta(conn, "last_rowid") or 0))
 
     def write(self, batch: Batch) -> int:
         """Write a batch; a document already written is replaced."""
@@ -471,6 +496,8 @@ class _Writer:
         }
         for table, columns in rows.items():
             self.conn.executemany(_INSERT[table], zip(*columns, strict=True))
+        self.conn.execute("INSERT OR REPLACE INTO idx_meta VALUES ('last_rowid', ?)",
+                          (str(self.next),))
         return n
 
     def flush(self) -> None:
@@ -493,8 +520,13 @@ def _pieces(values: np.ndarray, ends: list[int]) -> Iterator[bytes]:
 
 
 def _delete_rows(conn: sqlite3.Connection, rowids: list[int]) -> int:
+    """Delete rows (in a write), logged under the generation the write makes."""
     if rowids:
         marks = ", ".join("?" for _ in rowids)
+        conn.execute(
+            "INSERT INTO idx_gone SELECT (SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) + 1 "
+            f"FROM idx_meta WHERE key = 'generation'), rowid FROM idx_cols "
+            f"WHERE rowid IN ({marks})", rowids)
         for table in ("idx_docs", "idx_cols", "idx_text"):
             conn.execute(f"DELETE FROM {table} WHERE rowid IN ({marks})", rowids)
     return len(rowids)
@@ -514,6 +546,26 @@ def _batches(items: Iterable, size: int) -> Iterator[list]:
 def _meta(conn: sqlite3.Connection, key: str) -> str | None:
     row = conn.execute("SELECT value FROM idx_meta WHERE key = ?", (key,)).fetchone()
     return row[0] if row else None
+
+
+def _forget_gone(conn: sqlite3.Connection) -> None:
+    """Columns of a generation before the one this write makes cannot be brought forward
+    (the tables were made anew): the log of deletions starts with this write."""
+    conn.execute("DELETE FROM idx_gone")
+    conn.execute("INSERT OR REPLACE INTO idx_meta SELECT 'gone_since', COALESCE(MAX("
+                 "CAST(value AS INTEGER)), 0) + 1 FROM idx_meta WHERE key = 'generation'")
+
+
+def _trim_gone(conn: sqlite3.Connection) -> None:
+    """Past GONE_KEPT logged deletions, forget the oldest generations' down to half."""
+    (count,) = conn.execute("SELECT COUNT(*) FROM idx_gone").fetchone()
+    if count <= GONE_KEPT:
+        return
+    (cut,) = conn.execute("SELECT generation FROM idx_gone ORDER BY generation DESC "
+                          "LIMIT 1 OFFSET ?", (GONE_KEPT // 2,)).fetchone()
+    conn.execute("DELETE FROM idx_gone WHERE generation <= ?", (cut,))
+    conn.execute("UPDATE idx_meta SET value = ? WHERE key = 'gone_since' "
+                 "AND CAST(value AS INTEGER) < ?", (str(cut), cut))
 
 
 def _create_tables(conn: sqlite3.Connection) -> None:
