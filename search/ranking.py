@@ -124,14 +124,24 @@ def _best_fields(conn: sqlite3.Connection, cols: Columns, text: TextView,
 def _frequencies(text: TextView, term_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """The (document, field) slots holding the phrase, ascending, and how often each does."""
     positions, slots = text.postings(term_ids[0])
-    for offset, term_id in enumerate(term_ids[1:], start=1):
-        following, _ = text.postings(term_id)
-        if not len(following) or not len(positions):
-            return slots[:0], slots[:0]
-        at = np.minimum(np.searchsorted(following, positions + offset), len(following) - 1)
-        found = following[at] == positions + offset
-        positions, slots = positions[found], slots[found]
+    if len(term_ids) > 1:
+        keys = _keys(text, positions, slots)
+        for offset, term_id in enumerate(term_ids[1:], start=1):
+            following = _keys(text, *text.postings(term_id))
+            if not len(following) or not len(keys):
+                return slots[:0], slots[:0]
+            at = np.minimum(np.searchsorted(following, keys + offset), len(following) - 1)
+            found = following[at] == keys + offset
+            keys, slots = keys[found], slots[found]
     return _runs(slots)
+
+
+def _keys(text: TextView, positions: np.ndarray, slots: np.ndarray) -> np.ndarray:
+    """(slot, position) as one ascending integer: a phrase's next term is at key + 1."""
+    keys = slots.astype(np.int64)
+    keys <<= text.shift
+    keys |= positions
+    return keys
 
 
 def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

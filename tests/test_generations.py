@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 from search import columns, sqlite_backend
@@ -126,3 +127,24 @@ def test_a_rebuild_by_another_process_is_loaded_anew(index):
     assert answers(served) == fresh_answers(path)
     cols = served._columns
     assert cols.base_generation == cols.generation and cols.size == 50
+
+
+def test_fields_too_long_for_two_byte_positions_give_the_same_answers(index, monkeypatch):
+    """Positions take four bytes when a field is 65,000 terms long or more: the phrases, the
+    frequencies and so the answers are those of the two-byte postings."""
+    path, served, writer, records = index
+    two_bytes = fresh_answers(path)
+    assert served._columns.segments[0]._text.positions.dtype == np.uint16
+    monkeypatch.setattr(columns, "POSITION_LIMIT", 3)  # every title is longer than this
+    reader = SqliteBackend(path)
+    assert answers(reader) == two_bytes
+    assert reader._columns.segments[0]._text.positions.dtype == np.uint32
+    reader.close()
+
+
+def test_ties_among_many_documents_are_broken_by_id_alike(index, monkeypatch):
+    """Few tied documents have their ids read by rowid; many, from every id read once."""
+    path, served, writer, records = index
+    by_rowid = fresh_answers(path)
+    monkeypatch.setattr(columns, "TIES_READ", 0)
+    assert fresh_answers(path) == by_rowid
