@@ -148,3 +148,52 @@ def test_ties_among_many_documents_are_broken_by_id_alike(index, monkeypatch):
     by_rowid = fresh_answers(path)
     monkeypatch.setattr(columns, "TIES_READ", 0)
     assert fresh_answers(path) == by_rowid
+
+
+@pytest.mark.parametrize("low_bits", [16, 3, 1])
+def test_term_postings_come_back_as_stored(monkeypatch, low_bits):
+    """Slots split in low bits and runs of high bits, positions within their field: every
+    term's postings are the (slot, position) pairs of its occurrences, in order."""
+    monkeypatch.setattr(columns, "LOW_BITS", low_bits)
+    rng = np.random.default_rng(5)
+    lengths = rng.integers(0, 9, size=(700, 3)).astype(np.int32)
+    ids = rng.integers(0, 40, size=int(lengths.sum())).astype(np.int32)
+    ids[::1500] = 41  # a rare term: a few runs, their high bits put back one by one
+    stream = columns.TermStream.build([ids.tobytes()], lengths)
+    slot = np.repeat(np.arange(lengths.size), lengths.ravel())
+    within = np.arange(len(ids)) - np.repeat(np.cumsum(lengths.ravel()) - lengths.ravel(),
+                                             lengths.ravel())
+    for term in range(-1, 42):
+        positions, slots = stream.postings(term)
+        at = np.flatnonzero(ids == term)
+        assert slots.tolist() == slot[at].tolist()
+        assert positions.tolist() == within[at].tolist()
+    if low_bits < 16:  # both ways of putting the high bits back
+        runs = np.diff(stream.term_runs)
+        assert runs[41] <= 8 and stream.highs[stream.term_runs[41] + 1] and (runs > 8).any()
+
+
+@pytest.mark.parametrize("low_bits", [16, 2])
+def test_split_slots_give_the_same_answers(index, monkeypatch, low_bits):
+    path, served, writer, records = index
+    expected = fresh_answers(path)
+    monkeypatch.setattr(columns, "LOW_BITS", low_bits)
+    assert fresh_answers(path) == expected
+
+
+def test_facet_counts_by_any_path_are_the_counts(index):
+    """Few documents, some, most: three ways of counting, one answer."""
+    path, served, writer, records = index
+    answers(served)
+    cols = served._columns
+    column = cols.keyword(served._conn(), "hs")
+    rng = np.random.default_rng(3)
+    for share in (0.01, 0.3, 0.9, 1.0):
+        mask = rng.random(cols.size) < share
+        naive: dict[str, int] = {}
+        for position in np.flatnonzero(mask):
+            record = served.get(served._columns.ids_at(served._conn(), np.array([position]))[0])
+            for code in {c[:n] for c in record.get("hs_codes") or [] for n in (2, 4, 6)}:
+                naive[code] = naive.get(code, 0) + 1
+        got = dict(column.counts(mask, 10_000))
+        assert got == naive, share
