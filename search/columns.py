@@ -147,41 +147,41 @@ class TermStream:
     @classmethod
     def build(cls, blobs: list[bytes], lengths: np.ndarray) -> TermStream:
         ids = np.frombuffer(b"".join(blobs), dtype=np.int32)
-        if len(ids) != lengths.sum():
+        flat = lengths.ravel()
+        if len(ids) != flat.sum():
             raise ValueError("the stored term ids do not match the stored field lengths")
-        slot = np.repeat(np.arange(lengths.size, dtype=np.int32), lengths.ravel())
-        # One sort of (term id, place) keys orders the postings by term, then along the line
-        # of every field one after the other. No array the size of the keys is made that is
-        # not kept: at a million documents each costs more to allocate (a second and more)
-        # than the sort.
-        keys = ids.astype(np.int64)
-        keys <<= 32
-        _add_places(keys)
-        keys.sort()
-        # Where each term's postings begin: the first key of each id, found in the sorted keys.
+        # One sort of (term id, slot, position) keys orders the postings. Every array the
+        # size of the keys is made a slice at a time or kept: at a million documents each
+        # such array costs more to allocate (a second and more) than the sort, and a gather
+        # in random order over one more than that.
+        wide = flat.size and int(flat.max()) >= POSITION_LIMIT
+        shift = 32 if wide else 16
+        slot_bits = max(1, int(flat.size).bit_length())
         terms = int(ids.max()) + 1 if len(ids) else 1
-        offsets = np.searchsorted(keys, np.arange(terms + 1, dtype=np.int64) << 32)
-        keys &= 0xFFFFFFFF
-        slots = slot[keys]
-        del slot
-        # A place less the place where its field begins is its position in the field.
-        first = np.zeros(lengths.size, dtype=np.int64)
-        np.cumsum(lengths.ravel()[:-1], out=first[1:])
-        wide = lengths.size and int(lengths.max()) >= POSITION_LIMIT
+        if terms.bit_length() + slot_bits + shift > 63:
+            raise ValueError("too many documents and terms for one segment's postings")
+        keys = ids.astype(np.int64)
+        keys <<= slot_bits + shift
+        _add_slots_and_positions(keys, flat, shift)
+        keys.sort()
+        offsets = np.searchsorted(keys, np.arange(terms + 1, dtype=np.int64) << (
+            slot_bits + shift))
         positions = np.empty(len(keys), dtype=np.uint32 if wide else np.uint16)
-        new_run = np.empty(len(keys), dtype=bool)
-        for start in range(0, len(keys), 1 << 22):
-            stop, after = min(start + (1 << 22), len(keys)), max(start, 1)
-            positions[start:stop] = keys[start:stop] - first[slots[start:stop]]
-            new_run[after:stop] = (slots[after:stop] >> LOW_BITS) != \
-                (slots[after - 1 : stop - 1] >> LOW_BITS)
+        low = np.empty(len(keys), dtype=np.uint16)
+        new_run = np.empty(len(keys), dtype=bool)  # a new term or new high bits of its slot
+        low_bits = min(LOW_BITS, slot_bits)
+        run_shift = shift + low_bits  # what is above: the term id and the slot's high bits
+        for start in range(0, len(keys), _STEP):
+            stop, after = min(start + _STEP, len(keys)), max(start, 1)
+            part = keys[start:stop]
+            positions[start:stop] = part & ((1 << shift) - 1)
+            low[start:stop] = (part >> shift) & ((1 << low_bits) - 1)
+            new_run[after:stop] = (keys[after:stop] >> run_shift) != \
+                (keys[after - 1 : stop - 1] >> run_shift)
         new_run[:1] = True
-        new_run[offsets[:-1][offsets[:-1] < len(keys)]] = True  # every term starts a run
         runs = np.flatnonzero(new_run)
-        low_mask = (1 << LOW_BITS) - 1
-        highs = slots[runs] & ~low_mask
-        low = (slots & low_mask).astype(np.uint16)
-        return cls(offsets.astype(np.int64), positions, low, runs, highs,
+        highs = (keys[runs] >> shift) & ((1 << slot_bits) - 1) & ~((1 << low_bits) - 1)
+        return cls(offsets, positions, low, runs, highs.astype(np.int32),
                    np.searchsorted(runs, offsets))
 
     @property
@@ -214,13 +214,22 @@ LOW_BITS = 16
 POSITION_LIMIT = 65_000
 
 
-def _add_places(keys: np.ndarray, step: int = 1 << 20) -> None:
-    """``keys |= arange(len(keys))``, a slice at a time (the low 32 bits are zero)."""
-    places = np.arange(step, dtype=np.int64)
-    for start in range(0, len(keys), step):
-        part = keys[start : start + step]
-        part |= places[: len(part)]
-        part += start
+_STEP = 1 << 22
+
+
+def _add_slots_and_positions(keys: np.ndarray, lengths: np.ndarray, shift: int) -> None:
+    """``keys |= slot << shift | position in the field`` for every occurrence, the slots
+    (fields of documents, ``lengths`` terms each) in order, about _STEP occurrences at a time."""
+    first = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=first[1:])
+    bounds = np.unique(np.r_[np.searchsorted(first, np.arange(0, first[-1], _STEP)),
+                             len(lengths)])
+    for begin, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        counts = lengths[begin:end]
+        slots = np.repeat(np.arange(begin, end, dtype=np.int64), counts)
+        within = np.arange(len(slots), dtype=np.int64) - np.repeat(
+            first[begin:end] - first[begin], counts)
+        keys[first[begin] : first[end]] |= (slots << shift) | within
 
 
 # Ties among more documents than this are broken with every id read once for the generation.

@@ -150,11 +150,13 @@ def test_ties_among_many_documents_are_broken_by_id_alike(index, monkeypatch):
     assert fresh_answers(path) == by_rowid
 
 
-@pytest.mark.parametrize("low_bits", [16, 3, 1])
-def test_term_postings_come_back_as_stored(monkeypatch, low_bits):
-    """Slots split in low bits and runs of high bits, positions within their field: every
-    term's postings are the (slot, position) pairs of its occurrences, in order."""
+@pytest.mark.parametrize(("low_bits", "step"), [(16, 1 << 22), (3, 1 << 22), (1, 7), (16, 50)])
+def test_term_postings_come_back_as_stored(monkeypatch, low_bits, step):
+    """Slots split in low bits and runs of high bits, positions within their field, built a
+    slice (``step``) at a time: every term's postings are the (slot, position) pairs of its
+    occurrences, in order."""
     monkeypatch.setattr(columns, "LOW_BITS", low_bits)
+    monkeypatch.setattr(columns, "_STEP", step)
     rng = np.random.default_rng(5)
     lengths = rng.integers(0, 9, size=(700, 3)).astype(np.int32)
     ids = rng.integers(0, 40, size=int(lengths.sum())).astype(np.int32)
