@@ -71,16 +71,16 @@ def date_number(value: str | None) -> int | None:
 class KeywordColumn:
     vocab: list[str]        # values in sorted order; a value's code is its index here
     codes: dict[str, int]
-    doc: np.ndarray         # int32: document position of each entry, ascending
-    value: np.ndarray       # value code of each entry
+    value: np.ndarray       # value code of each entry, the entries in document order
+    starts: np.ndarray      # int32: a document's entries are [starts[d]:starts[d + 1]]
     postings: np.ndarray    # document positions grouped by value code
     offsets: np.ndarray     # postings[offsets[c]:offsets[c + 1]] hold value code c
-    starts: np.ndarray | None = None  # a document's entries are [starts[d]:starts[d + 1]]
 
     @classmethod
-    def build(cls, doc: np.ndarray, stored: np.ndarray, names: dict[int, str]) -> KeywordColumn:
-        """From entries (ascending document positions, with stored database value codes) to
-        a column with dense sorted codes."""
+    def build(cls, doc: np.ndarray, stored: np.ndarray, names: dict[int, str], size: int
+              ) -> KeywordColumn:
+        """From entries (ascending document positions, with stored database value codes) of
+        ``size`` documents to a column with dense sorted codes."""
         present, dense = np.unique(stored, return_inverse=True)
         labels = [names[int(c)] for c in present]
         order = np.argsort(np.array(labels, dtype=object)) if labels else np.array([], int)
@@ -91,7 +91,9 @@ class KeywordColumn:
         by_value = np.argsort(value, kind="stable")
         offsets = np.zeros(len(vocab) + 1, dtype=np.int64)
         np.cumsum(np.bincount(value, minlength=len(vocab)), out=offsets[1:])
-        return cls(vocab, {v: i for i, v in enumerate(vocab)}, doc, value, doc[by_value], offsets)
+        starts = np.searchsorted(doc, np.arange(size + 1)).astype(np.int32)
+        return cls(vocab, {v: i for i, v in enumerate(vocab)}, value, starts, doc[by_value],
+                   offsets)
 
     def any_of(self, values: tuple[str, ...], size: int) -> np.ndarray:
         mask = np.zeros(size, dtype=bool)
@@ -109,13 +111,14 @@ class KeywordColumn:
 
     def _count(self, mask: np.ndarray) -> np.ndarray:
         """Entries of each value code in the masked documents: for few documents, their runs
-        of entries gathered directly; otherwise every entry weighed by its document's mask
-        (no selection: picking a random half of the entries costs more than counting all)."""
+        of entries gathered directly; otherwise the mask read along each value's postings
+        and summed per value (no selection: picking a random half of the entries costs more
+        than reading all; every value of the column has postings)."""
+        if not self.vocab:
+            return np.zeros(0, dtype=np.int64)
         if np.count_nonzero(mask) * 8 > len(mask):
-            weights = mask[self.doc].view(np.uint8)
-            return np.bincount(self.value, weights, len(self.vocab)).astype(np.int64)
-        if self.starts is None:
-            self.starts = np.searchsorted(self.doc, np.arange(len(mask) + 1)).astype(np.int32)
+            return np.add.reduceat(mask[self.postings].view(np.uint8), self.offsets[:-1],
+                                   dtype=np.int64)
         docs = np.flatnonzero(mask)
         begin, lengths = self.starts[docs], (self.starts[docs + 1] - self.starts[docs])
         shift = np.repeat(begin - (np.cumsum(lengths) - lengths), lengths)
@@ -304,7 +307,7 @@ class Segment:
                                   KEYWORD_FIELDS.index(name))
         doc = places[np.searchsorted(np.cumsum(counts), selected, side="right")]
         names = dict(conn.execute("SELECT code, value FROM idx_values WHERE field = ?", (name,)))
-        return KeywordColumn.build(doc, codes[selected], names)
+        return KeywordColumn.build(doc, codes[selected], names, self.size)
 
     def text(self, conn: sqlite3.Connection) -> TermStream:
         """The term postings, built on the first text search: a search with filters only (a
@@ -352,6 +355,7 @@ class TextView:
         self.live = live        # per document, None when all are
         self.shift = max(stream.shift for stream, _ in parts)
         self.cache: dict = {}
+        self.lock = threading.Lock()
 
     def postings(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
         found = [(p, s, first) for stream, first in self.parts

@@ -35,7 +35,7 @@ F32 = np.float32
 K1, B = F32(1.2), F32(0.75)
 BOOSTS = [F32(boost) for boost in TEXT_FIELDS.values()]
 CACHED_TERMS = 50_000
-CACHED_BYTES = 32 << 20  # phrase scores kept per generation
+CACHED_BYTES = 64 << 20  # phrase scores kept per generation, the least recently used dropped
 
 
 def match(conn: sqlite3.Connection, cols: Columns, parsed: ParsedQuery
@@ -68,6 +68,8 @@ def match(conn: sqlite3.Connection, cols: Columns, parsed: ParsedQuery
 def _scores(conn: sqlite3.Connection, cols: Columns, text: TextView,
             groups: tuple[tuple[tuple[str, ...], ...], ...]) -> np.ndarray:
     """Lucene sums the clauses of a bool query in double precision and returns a float."""
+    if len(groups) == 1 and len(groups[0]) == 1:  # one phrase: its scores, as they are
+        return _phrase_scores(conn, cols, text, groups[0][0])
     phrases = {p: _phrase_scores(conn, cols, text, p) for g in groups for p in g}
     total = np.zeros(cols.size, dtype=np.float64)
     for group in groups:
@@ -91,13 +93,21 @@ def _phrase(conn: sqlite3.Connection, cols: Columns, text: TextView,
             phrase: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """The documents holding the phrase (ascending) and its best per-field score in each."""
     cache = text.cache.setdefault("phrases", {})
-    if (found := cache.get(phrase)) is None:
-        found = _best_fields(conn, cols, text, phrase)
-        kept = text.cache.get("phrase_bytes", 0) + found[0].nbytes + found[1].nbytes
-        if kept > CACHED_BYTES:
-            cache.clear()
-            kept = found[0].nbytes + found[1].nbytes
-        cache[phrase], text.cache["phrase_bytes"] = found, kept
+    with text.lock:
+        found = cache.pop(phrase, None)
+        if found is not None:
+            cache[phrase] = found  # the most recently used last
+            return found
+    docs, scores = _best_fields(conn, cols, text, phrase)
+    found = (docs.astype(np.int32), scores)
+    with text.lock:
+        if phrase not in cache:
+            cache[phrase] = found
+            kept = text.cache.get("phrase_bytes", 0) + found[0].nbytes + found[1].nbytes
+            while kept > CACHED_BYTES and len(cache) > 1:  # the least recently used first
+                old = cache.pop(next(iter(cache)))
+                kept -= old[0].nbytes + old[1].nbytes
+            text.cache["phrase_bytes"] = kept
     return found
 
 
@@ -216,8 +226,16 @@ LENGTH_TABLE = np.array([b if b < _FREE else _FREE + _from_int4(b - _FREE) for b
 
 
 def norm_bytes(lengths: np.ndarray) -> np.ndarray:
-    """SmallFloat.intToByte4 of each length: the largest stored length not above it."""
-    return (np.searchsorted(LENGTH_TABLE, lengths, side="right") - 1).astype(np.uint8)
+    """SmallFloat.intToByte4 of each length: the largest stored length not above it (looked
+    up in a table for the lengths of nearly every field: a search per length costs 70 ms at
+    a million documents, once per generation)."""
+    if lengths.size and int(lengths.max()) >= len(_SHORT_NORMS):
+        return (np.searchsorted(LENGTH_TABLE, lengths, side="right") - 1).astype(np.uint8)
+    return _SHORT_NORMS[lengths]
+
+
+_SHORT_NORMS = (np.searchsorted(LENGTH_TABLE, np.arange(1 << 12), side="right") - 1
+                ).astype(np.uint8)
 
 
 def _field_stats(cols: Columns, text: TextView) -> tuple[np.ndarray, list[int]]:
@@ -232,8 +250,10 @@ def _field_stats(cols: Columns, text: TextView) -> tuple[np.ndarray, list[int]]:
             average = F32(int(lengths[:, f].sum()) / count) if count else F32(1)
             table = B * LENGTH_TABLE.astype(F32) / average
             norm_inverse.append(F32(1) / (K1 * ((F32(1) - B) + table)))
-        table = np.array(norm_inverse, dtype=F32)  # (field, norm byte)
-        fields = np.tile(np.arange(lengths.shape[1]), lengths.shape[0])
-        cached = (table[fields, norm_bytes(lengths).ravel()], counts)
+        norms = norm_bytes(lengths)
+        inverse = np.empty(lengths.shape, dtype=F32)  # a slot's, in slot order
+        for f, table in enumerate(norm_inverse):
+            inverse[:, f] = table[norms[:, f]]
+        cached = (inverse.ravel(), counts)
         text.cache["fields"] = cached
     return cached
