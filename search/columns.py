@@ -118,7 +118,7 @@ class KeywordColumn:
             return np.zeros(0, dtype=np.int64)
         if np.count_nonzero(mask) * 8 > len(mask):
             return np.add.reduceat(mask[self.postings].view(np.uint8), self.offsets[:-1],
-                                   dtype=np.int64)
+                                   dtype=np.uint32).astype(np.int64)
         docs = np.flatnonzero(mask)
         begin, lengths = self.starts[docs], (self.starts[docs + 1] - self.starts[docs])
         shift = np.repeat(begin - (np.cumsum(lengths) - lengths), lengths)
@@ -208,6 +208,25 @@ class TermStream:
                 if high:
                     slots[bounds[i] : bounds[i + 1]] |= high
         return self.positions[start:end], slots
+
+    def slot_counts(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct slots (int32, ascending) holding a term and its occurrences in each,
+        found on the two-byte low bits: only the distinct slots are put together again."""
+        if not 0 <= term_id < len(self.offsets) - 1:
+            return np.zeros(0, np.int32), np.zeros(0, np.int64)
+        start, end = int(self.offsets[term_id]), int(self.offsets[term_id + 1])
+        low = self.low[start:end]
+        runs = self.runs[self.term_runs[term_id] : self.term_runs[term_id + 1]] - start
+        change = np.empty(len(low), dtype=bool)
+        change[:1] = True
+        np.not_equal(low[1:], low[:-1], out=change[1:])
+        change[runs] = True  # the same low bits under other high bits: another slot
+        first = np.flatnonzero(change)
+        highs = self.highs[self.term_runs[term_id] : self.term_runs[term_id + 1]]
+        slots = low[first].astype(np.int32)
+        if highs.any():
+            slots |= highs[np.searchsorted(runs, first, side="right") - 1]
+        return slots, np.diff(first, append=len(low))
 
 
 # A slot's bits kept per occurrence (the rest once per run); fewer only in tests.
@@ -366,6 +385,14 @@ class TextView:
             return self.parts[0][0].postings(-1)
         return (np.concatenate([p for p, _, _ in found]),
                 np.concatenate([s + first for _, s, first in found]))
+
+    def slot_counts(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct slots holding a term, ascending, and its occurrences in each."""
+        if len(self.parts) == 1:
+            return self.parts[0][0].slot_counts(term_id)
+        found = [(stream.slot_counts(term_id), first) for stream, first in self.parts]
+        return (np.concatenate([slots + first for (slots, _), first in found]),
+                np.concatenate([counts for (_, counts), _ in found]))
 
 
 @dataclass

@@ -116,33 +116,41 @@ def _best_fields(conn: sqlite3.Connection, cols: Columns, text: TextView,
     """The documents holding the phrase, and the best of its per-field scores in each."""
     term_ids = [_term_id(conn, text, t) for t in phrase]
     slots, freqs = _frequencies(text, term_ids)
+    docs, fields = np.divmod(slots, len(BOOSTS))
     # A one-word phrase's slots are its term's: counted once for both.
-    stats = [_term_stats(text, t, slots if len(phrase) == 1 else None) for t in term_ids]
+    stats = [_term_stats(text, t, (docs, fields) if len(phrase) == 1 else None)
+             for t in term_ids]
     slot_inverse, counts = _field_stats(cols, text)
     weights = np.array([boost * (F32(1) + K1) * _idf(counts[f], [df[f] for df in stats])
                         for f, boost in enumerate(BOOSTS)], dtype=F32)
-    docs, fields = np.divmod(slots, len(BOOSTS))
     weight = weights[fields]
     score = weight - weight / (F32(1) + freqs.astype(F32) * slot_inverse[slots])
-    # The slots are sorted, so each document's fields are neighbours: the best of each run.
-    first = _starts(docs)
-    if not len(first):
+    # The slots are sorted, so each document's fields are neighbours: the best of each run
+    # (at most one slot a field), taken from its last slot backwards.
+    if not len(docs):
         return docs, score
-    return docs[first], np.maximum.reduceat(score, first)
+    first = _starts(docs)
+    last = np.append(first[1:], len(docs)) - 1
+    best, runs = score[last], last - first
+    for back in range(1, len(BOOSTS)):
+        longer = np.flatnonzero(runs >= back)
+        best[longer] = np.maximum(best[longer], score[last[longer] - back])
+    return docs[first], best
 
 
 def _frequencies(text: TextView, term_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """The (document, field) slots holding the phrase, ascending, and how often each does."""
+    if len(term_ids) == 1:
+        return text.slot_counts(term_ids[0])
     positions, slots = text.postings(term_ids[0])
-    if len(term_ids) > 1:
-        keys = _keys(text, positions, slots)
-        for offset, term_id in enumerate(term_ids[1:], start=1):
-            following = _keys(text, *text.postings(term_id))
-            if not len(following) or not len(keys):
-                return slots[:0], slots[:0]
-            at = np.minimum(np.searchsorted(following, keys + offset), len(following) - 1)
-            found = following[at] == keys + offset
-            keys, slots = keys[found], slots[found]
+    keys = _keys(text, positions, slots)
+    for offset, term_id in enumerate(term_ids[1:], start=1):
+        following = _keys(text, *text.postings(term_id))
+        if not len(following) or not len(keys):
+            return slots[:0], slots[:0]
+        at = np.minimum(np.searchsorted(following, keys + offset), len(following) - 1)
+        found = following[at] == keys + offset
+        keys, slots = keys[found], slots[found]
     return _runs(slots)
 
 
@@ -187,16 +195,16 @@ def _term_id(conn: sqlite3.Connection, text: TextView, term: str) -> int:
     return term_id
 
 
-def _term_stats(text: TextView, term_id: int, slots: np.ndarray | None) -> np.ndarray:
+def _term_stats(text: TextView, term_id: int,
+                slots: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
     """The number of documents holding the term in each field; ``slots``, when given, are
-    the distinct slots of its postings, already counted."""
+    the distinct slots of its postings as (documents, fields), already counted."""
     cache = text.cache.setdefault("terms", {})
     if (stats := cache.get(term_id)) is None:
-        if slots is None:
-            slots = _runs(text.postings(term_id)[1])[0]
+        docs, fields = slots or np.divmod(_runs(text.postings(term_id)[1])[0], len(BOOSTS))
         if text.live is not None:  # documents deleted since the columns were loaded
-            slots = slots[text.live[slots // len(BOOSTS)]]
-        stats = np.bincount(slots % len(BOOSTS), minlength=len(BOOSTS))
+            fields = fields[text.live[docs]]
+        stats = np.bincount(fields, minlength=len(BOOSTS))
         if len(cache) >= CACHED_TERMS:
             cache.clear()
         cache[term_id] = stats
