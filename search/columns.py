@@ -18,7 +18,7 @@ import ctypes
 import gc
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -308,25 +308,32 @@ class Segment:
         codes of every field are not kept: 90 MB at a million documents). Value codes are
         never reused, so the names read at any later generation include these rows'."""
         if (column := self._keywords.get(name)) is None:
-            with self._lock, collector_paused():
-                if (column := self._keywords.get(name)) is None:
-                    column = self._keywords[name] = self._build_keyword(conn, name)
+            self.build_keywords(conn, (name,))
+            column = self._keywords[name]
         return column
 
-    def _build_keyword(self, conn: sqlite3.Connection, name: str) -> KeywordColumn:
-        rows = conn.execute("SELECT rowid, kw FROM idx_cols WHERE rowid > ? AND rowid <= ? "
-                            "ORDER BY rowid", (self.after, self.last)).fetchall()
-        rowids, kw = zip(*rows, strict=True) if rows else ((), ())
-        codes = np.frombuffer(b"".join(kw), dtype=np.int32)
-        counts = np.fromiter((len(b) // 4 for b in kw), dtype=np.int64, count=len(kw))
-        del rows, kw
-        places = np.arange(self.size, dtype=np.int32) if len(rowids) == self.size else \
-            np.searchsorted(self.rowids, rowids).astype(np.int32)  # rows deleted since
-        selected = np.flatnonzero((codes & ((1 << FIELD_BITS) - 1)) ==
-                                  KEYWORD_FIELDS.index(name))
-        doc = places[np.searchsorted(np.cumsum(counts), selected, side="right")]
-        names = dict(conn.execute("SELECT code, value FROM idx_values WHERE field = ?", (name,)))
-        return KeywordColumn.build(doc, codes[selected], names, self.size)
+    def build_keywords(self, conn: sqlite3.Connection, names: Iterable[str]) -> None:
+        """Build the columns of these fields not built yet, from one read of the codes."""
+        with self._lock, collector_paused():
+            missing = [n for n in dict.fromkeys(names) if n not in self._keywords]
+            if not missing:
+                return
+            rows = conn.execute("SELECT rowid, kw FROM idx_cols WHERE rowid > ? AND "
+                                "rowid <= ? ORDER BY rowid", (self.after, self.last)).fetchall()
+            rowids, kw = zip(*rows, strict=True) if rows else ((), ())
+            codes = np.frombuffer(b"".join(kw), dtype=np.int32)
+            ends = np.cumsum(np.fromiter((len(b) // 4 for b in kw), np.int64, len(kw)))
+            del rows, kw
+            places = np.arange(self.size, dtype=np.int32) if len(rowids) == self.size else \
+                np.searchsorted(self.rowids, rowids).astype(np.int32)  # rows deleted since
+            fields = codes & ((1 << FIELD_BITS) - 1)
+            for name in missing:
+                selected = np.flatnonzero(fields == KEYWORD_FIELDS.index(name))
+                doc = places[np.searchsorted(ends, selected, side="right")]
+                values = dict(conn.execute(
+                    "SELECT code, value FROM idx_values WHERE field = ?", (name,)))
+                self._keywords[name] = KeywordColumn.build(doc, codes[selected], values,
+                                                           self.size)
 
     def text(self, conn: sqlite3.Connection) -> TermStream:
         """The term postings, built on the first text search: a search with filters only (a
@@ -461,6 +468,11 @@ class Columns:
         dead = np.searchsorted(base.rowids, gone)
         return Columns(generation, segments, self.base_generation,
                        dead[base.rowids[np.minimum(dead, base.size - 1)] == gone])
+
+    def prepare(self, conn: sqlite3.Connection, names: Iterable[str]) -> None:
+        """Build the keyword columns a search will use, each segment reading its codes once."""
+        for segment in self.segments:
+            segment.build_keywords(conn, names)
 
     def keyword(self, conn: sqlite3.Connection, name: str) -> KeywordColumn | JoinedKeyword:
         if (column := self._keywords.get(name)) is None:

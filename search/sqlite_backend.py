@@ -308,6 +308,8 @@ class SqliteBackend(SearchBackend):
         parsed = parse_text(request.text)
         with self._read() as conn:
             cols = self._current_columns(conn)
+            cols.prepare(conn, [*request.facets, *(f.field for f in request.filters
+                                                    if isinstance(f, Term)), "kind"])
             mask, scores = match(conn, cols, parsed)
             mask = _filter(conn, cols, mask, request.filters)
             facets = {name: cols.facet(conn, name, mask, request.facet_size)
