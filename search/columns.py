@@ -314,6 +314,9 @@ class Segment:
 
     def build_keywords(self, conn: sqlite3.Connection, names: Iterable[str]) -> None:
         """Build the columns of these fields not built yet, from one read of the codes."""
+        names = tuple(names)
+        if all(n in self._keywords for n in names):  # most searches: nothing to build
+            return
         with self._lock, collector_paused():
             missing = [n for n in dict.fromkeys(names) if n not in self._keywords]
             if not missing:
@@ -510,8 +513,9 @@ class Columns:
             mask &= column <= high
         return mask
 
-    def facet(self, conn: sqlite3.Connection, name: str, mask: np.ndarray, limit: int
+    def facet(self, conn: sqlite3.Connection | None, name: str, mask: np.ndarray, limit: int
               ) -> list[tuple[str, int]]:
+        """A field's counts; ``conn`` may be None once its column is built (``prepare``)."""
         return self.keyword(conn, name).counts(mask, limit)
 
     def sort_key(self, conn: sqlite3.Connection, sort: str, candidates: np.ndarray

@@ -17,10 +17,12 @@ the commit.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from array import array
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -312,14 +314,16 @@ class SqliteBackend(SearchBackend):
                                                     if isinstance(f, Term)), "kind"])
             mask, scores = match(conn, cols, parsed)
             mask = _filter(conn, cols, mask, request.filters)
-            facets = {name: cols.facet(conn, name, mask, request.facet_size)
-                      for name in request.facets}
+            total = int(np.count_nonzero(mask))
+            counting = _count_facets(cols, mask, request, total)
             page = _order(conn, cols, mask, scores, request, ranked=bool(parsed.groups))
             hits = _fetch(conn, cols, page, scores)
+            facets = {name: counted.result() if isinstance(counted, Future) else counted
+                      for name, counted in counting.items()}
         if request.highlight and parsed.terms:
             # The text fields, derived again from the 20 records of the page, are not stored.
             add_highlights(hits, [text_of(h.record) for h in hits], parsed.terms)
-        return SearchResult(int(mask.sum()), hits, facets, request.page, request.per_page)
+        return SearchResult(total, hits, facets, request.page, request.per_page)
 
     def _current_columns(self, conn: sqlite3.Connection) -> Columns:
         generation = _meta(conn, "generation") or "0"
@@ -579,6 +583,34 @@ def _create_tables(conn: sqlite3.Connection) -> None:
 def _drop_tables(conn: sqlite3.Connection) -> None:
     for table in ("idx_fts", *_TABLES):  # idx_fts: the full-text table of schema 5.3
         conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+# Facet counts over this many documents or more are counted beside the page's ordering and
+# reading, two at a time (numpy lets go of the interpreter while it gathers and sums).
+PARALLEL_FACETS = 50_000
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _count_facets(cols: Columns, mask: np.ndarray, request: SearchRequest, total: int
+                  ) -> dict[str, list[tuple[str, int]] | Future]:
+    """Each facet's counts, or their future. The columns are built (``Columns.prepare``),
+    so counting reads no database: other threads may count."""
+    if total < PARALLEL_FACETS:
+        return {name: cols.facet(None, name, mask, request.facet_size)
+                for name in request.facets}
+    pool = _facet_pool()
+    return {name: pool.submit(cols.facet, None, name, mask, request.facet_size)
+            for name in request.facets}
+
+
+def _facet_pool() -> ThreadPoolExecutor:
+    """This process's pool (a forked server worker starts its own)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(2, thread_name_prefix="facets"))
+        return _pool[1]
 
 
 def _filter(conn: sqlite3.Connection, cols: Columns, mask: np.ndarray,

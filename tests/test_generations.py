@@ -3,6 +3,7 @@ rows deleted and the rows written since) and answers exactly as a process loadin
 
 from __future__ import annotations
 
+import os
 import random
 
 import numpy as np
@@ -199,3 +200,12 @@ def test_facet_counts_by_any_path_are_the_counts(index):
                 naive[code] = naive.get(code, 0) + 1
         got = dict(column.counts(mask, 10_000))
         assert got == naive, share
+
+
+def test_facets_counted_beside_the_ordering_give_the_same_counts(index, monkeypatch):
+    """Over many documents the facets are counted in other threads while the page is read."""
+    path, served, writer, records = index
+    alone = answers(served)
+    monkeypatch.setattr(sqlite_backend, "PARALLEL_FACETS", 0)
+    assert answers(served) == alone
+    assert sqlite_backend._pool is not None and sqlite_backend._pool[0] == os.getpid()
