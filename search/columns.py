@@ -159,8 +159,9 @@ class TermStream:
         # size of the keys is made a slice at a time or kept: at a million documents each
         # such array costs more to allocate (a second and more) than the sort, and a gather
         # in random order over one more than that.
-        wide = flat.size and int(flat.max()) >= POSITION_LIMIT
-        shift = 32 if wide else 16
+        longest = int(flat.max()) if flat.size else 0
+        wide = longest >= POSITION_LIMIT
+        shift = max(1, longest.bit_length())  # a key's position bits: no more than needed
         slot_bits = max(1, int(flat.size).bit_length())
         terms = int(ids.max()) + 1 if len(ids) else 1
         if terms.bit_length() + slot_bits + shift > 63:
@@ -329,16 +330,27 @@ class Segment:
             codes = np.frombuffer(b"".join(kw), dtype=np.int32)
             ends = np.cumsum(np.fromiter((len(b) // 4 for b in kw), np.int64, len(kw)))
             del rows, kw
-            places = np.arange(self.size, dtype=np.int32) if len(rowids) == self.size else \
-                np.searchsorted(self.rowids, rowids).astype(np.int32)  # rows deleted since
+            places, held = self._places(rowids)
             fields = codes & ((1 << FIELD_BITS) - 1)
             for name in missing:
                 selected = np.flatnonzero(fields == KEYWORD_FIELDS.index(name))
+                if held is not None:  # only rows of this segment
+                    selected = selected[held[np.searchsorted(ends, selected, side="right")]]
                 doc = places[np.searchsorted(ends, selected, side="right")]
                 values = dict(conn.execute(
                     "SELECT code, value FROM idx_values WHERE field = ?", (name,)))
                 self._keywords[name] = KeywordColumn.build(doc, codes[selected], values,
                                                            self.size)
+
+    def _places(self, rowids: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray | None]:
+        """The positions of rows read back (all of them, in order, or fewer: rows deleted
+        since), and which of the rows read are this segment's (None: all)."""
+        if len(rowids) == self.size:
+            return np.arange(self.size, dtype=np.int32), None
+        read = np.array(rowids, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.rowids, read), max(self.size - 1, 0))
+        held = self.rowids[at] == read if self.size else np.zeros(len(read), dtype=bool)
+        return at.astype(np.int32), held
 
     def text(self, conn: sqlite3.Connection) -> TermStream:
         """The term postings, built on the first text search: a search with filters only (a
@@ -349,12 +361,15 @@ class Segment:
                     rows = conn.execute(
                         "SELECT rowid, terms FROM idx_text WHERE rowid > ? AND rowid <= ? "
                         "ORDER BY rowid", (self.after, self.last)).fetchall()
+                    rowids, blobs = zip(*rows, strict=True) if rows else ((), ())
+                    del rows
+                    places, held = self._places(rowids)
                     lengths = self.lengths
-                    if len(rows) != self.size:  # rows deleted since: their places empty
-                        lengths = lengths.copy()
-                        present = np.array([r for r, _ in rows], dtype=np.int64)
-                        lengths[~np.isin(self.rowids, present)] = 0
-                    self._text = TermStream.build([blob for _, blob in rows], lengths)
+                    if held is not None:  # rows deleted since: their places empty
+                        blobs = [b for b, keep in zip(blobs, held.tolist(), strict=True) if keep]
+                        lengths = np.zeros_like(lengths)
+                        lengths[places[held]] = self.lengths[places[held]]
+                    self._text = TermStream.build(list(blobs), lengths)
             return self._text
 
     def strings(self, conn: sqlite3.Connection, name: str) -> list[str]:
@@ -365,13 +380,15 @@ class Segment:
                     rows = conn.execute(
                         f"SELECT rowid, {name} FROM idx_cols WHERE rowid > ? AND rowid <= ? "
                         "ORDER BY rowid", (self.after, self.last)).fetchall()
-                    if len(rows) == self.size:
+                    places, held = self._places(tuple(r for r, _ in rows))
+                    if held is None:
                         values = [v for _, v in rows]
-                    else:
+                    else:  # rows deleted since: their places empty
                         values = [""] * self.size
-                        at = np.searchsorted(self.rowids, [r for r, _ in rows])
-                        for i, (_, v) in zip(at.tolist(), rows, strict=True):
-                            values[i] = v
+                        for i, keep, (_, v) in zip(places.tolist(), held.tolist(), rows,
+                                                   strict=True):
+                            if keep:
+                                values[i] = v
                     self._strings[name] = values
         return values
 
@@ -454,8 +471,11 @@ class Columns:
         deletions does not reach back to that segment, or when so much changed that loading
         everything again is the better choice."""
         base = self.segments[0]
-        row = conn.execute("SELECT value FROM idx_meta WHERE key = 'gone_since'").fetchone()
-        if row is None or int(row[0]) > int(self.base_generation):
+        meta = dict(conn.execute("SELECT key, value FROM idx_meta WHERE key IN "
+                                 "('gone_since', 'logged_through')"))
+        if (int(generation) < int(self.base_generation)
+                or int(meta.get("gone_since", generation)) > int(self.base_generation)
+                or meta.get("logged_through") != generation):  # a write that logged nothing
             return None
         gone = np.array([r for (r,) in conn.execute(
             "SELECT rowid FROM idx_gone WHERE generation > ? AND rowid <= ?",

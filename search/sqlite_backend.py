@@ -188,6 +188,7 @@ class SqliteBackend(SearchBackend):
         try:
             yield conn
             _trim_gone(conn)
+            _mark_logged(conn)
             conn.execute(
                 "INSERT INTO idx_meta VALUES ('generation', '1') ON CONFLICT(key) "
                 "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
@@ -222,6 +223,8 @@ class SqliteBackend(SearchBackend):
             _forget_gone(conn)
         elif _meta(conn, "gone_since") is None:  # an index written before the log was kept
             _forget_gone(conn)
+            conn.execute("INSERT OR REPLACE INTO idx_meta SELECT 'last_rowid', "
+                         "CAST(COALESCE(MAX(rowid), 0) AS TEXT) FROM idx_cols")
         conn.execute("INSERT OR REPLACE INTO idx_meta VALUES ('schema_version', ?)",
                      (SCHEMA_VERSION,))
 
@@ -326,9 +329,17 @@ class SqliteBackend(SearchBackend):
         return SearchResult(total, hits, facets, request.page, request.per_page)
 
     def _current_columns(self, conn: sqlite3.Connection) -> Columns:
+        """The columns of the generation ``conn``'s read transaction sees. A transaction that
+        began before the held columns' generation was written begins again: columns are only
+        ever brought forward, and what a segment builds lazily must be read at its own
+        generation or a later one."""
         generation = _meta(conn, "generation") or "0"
         with self._columns_lock:
             cols = self._columns
+            if cols is not None and int(generation) < int(cols.generation):
+                conn.execute("COMMIT")
+                conn.execute("BEGIN")
+                generation = _meta(conn, "generation") or "0"
             if cols is None or cols.generation != generation:
                 with collector_paused():
                     cols = cols and cols.advance(conn, generation)
@@ -533,6 +544,9 @@ def _delete_rows(conn: sqlite3.Connection, rowids: list[int]) -> int:
             "INSERT INTO idx_gone SELECT (SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) + 1 "
             f"FROM idx_meta WHERE key = 'generation'), rowid FROM idx_cols "
             f"WHERE rowid IN ({marks})", rowids)
+        conn.execute("INSERT INTO idx_meta VALUES ('last_rowid', ?) ON CONFLICT(key) DO UPDATE "
+                      "SET value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                      (str(max(rowids)),))
         for table in ("idx_docs", "idx_cols", "idx_text"):
             conn.execute(f"DELETE FROM {table} WHERE rowid IN ({marks})", rowids)
     return len(rowids)
@@ -560,6 +574,18 @@ def _forget_gone(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM idx_gone")
     conn.execute("INSERT OR REPLACE INTO idx_meta SELECT 'gone_since', COALESCE(MAX("
                  "CAST(value AS INTEGER)), 0) + 1 FROM idx_meta WHERE key = 'generation'")
+
+
+def _mark_logged(conn: sqlite3.Connection) -> None:
+    """Record that the generation this write makes logged its deletions. A write that did
+    not (code from before the log, another tool) left logged_through behind the generation:
+    no columns older than this write are brought forward past it."""
+    generation = int(_meta(conn, "generation") or 0)
+    if int(_meta(conn, "logged_through") or -1) != generation:
+        conn.execute("INSERT OR REPLACE INTO idx_meta VALUES ('gone_since', ?)",
+                     (str(generation + 1),))
+    conn.execute("INSERT OR REPLACE INTO idx_meta VALUES ('logged_through', ?)",
+                 (str(generation + 1),))
 
 
 def _trim_gone(conn: sqlite3.Connection) -> None:

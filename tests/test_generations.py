@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import sqlite3
 
 import numpy as np
 import pytest
@@ -209,3 +210,75 @@ def test_facets_counted_beside_the_ordering_give_the_same_counts(index, monkeypa
     monkeypatch.setattr(sqlite_backend, "PARALLEL_FACETS", 0)
     assert answers(served) == alone
     assert sqlite_backend._pool is not None and sqlite_backend._pool[0] == os.getpid()
+
+
+def test_a_request_older_than_the_held_columns_reads_the_newest(index, monkeypatch):
+    """A request whose transaction began before another process's large write, served after
+    a newer request loaded that write anew, begins again rather than bringing columns back."""
+    path, served, writer, records = index
+    monkeypatch.setattr(columns, "DELTA_MIN", 10)
+    old = sqlite3.connect(path, isolation_level=None)
+    old.execute("BEGIN")
+    old.execute("SELECT value FROM idx_meta WHERE key = 'generation'").fetchone()  # snapshot
+    writer.upsert(doc(revised(r, 5)) for r in records[:100])
+    answers(served)  # the newest generation, loaded anew
+    assert served._columns.base_generation == served._columns.generation
+    newest = served._columns.generation
+    cols = served._current_columns(old)
+    old.execute("COMMIT")
+    assert cols.generation == newest and served._columns.generation == newest
+    assert answers(served) == fresh_answers(path)
+
+
+def test_a_write_that_logged_no_deletion_is_never_brought_forward_past(index):
+    """A writer of code from before the log (or another tool) deletes without logging: the
+    columns are loaded anew, not brought forward with rows still live that are gone."""
+    path, served, writer, records = index
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    (rowid,) = conn.execute("SELECT rowid FROM idx_cols WHERE id = ?",
+                            (records[3]["id"],)).fetchone()
+    for table in ("idx_docs", "idx_cols", "idx_text"):
+        conn.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))
+    conn.execute("UPDATE idx_meta SET value = CAST(value AS INTEGER) + 1 "
+                 "WHERE key = 'generation'")
+    conn.execute("COMMIT")
+    conn.close()
+    assert answers(served) == fresh_answers(path)
+    assert served._columns.base_generation == served._columns.generation
+    writer.upsert([doc(revised(records[4], 6))])  # a logged write after it
+    assert answers(served) == fresh_answers(path)
+
+
+def test_an_index_from_before_the_log_never_gives_a_rowid_twice(tmp_path):
+    path = tmp_path / "old.db"
+    writer = SqliteBackend(path)
+    records = corpus(30)
+    writer.upsert(doc(r) for r in records)
+    conn = sqlite3.connect(path, isolation_level=None)  # as the code before the log left it
+    conn.execute("DROP TABLE idx_gone")
+    conn.execute("DELETE FROM idx_meta WHERE key IN ('gone_since', 'last_rowid', "
+                 "'logged_through')")
+    conn.close()
+    writer.close()
+    served, writer = SqliteBackend(path), SqliteBackend(path)  # the upgrade
+    answers(served)
+    writer.delete([records[-1]["id"]])  # the highest rowid
+    writer.upsert([doc(notification("G/TBT/N/KOR/77", title="Vacuum cleaners"))])
+    assert [h.id for h in served.search(SearchRequest(text="vacuum")).hits] == ["G/TBT/N/KOR/77"]
+    assert answers(served) == fresh_answers(path)
+
+
+def test_a_field_of_many_terms_among_many_term_ids_is_indexed():
+    """Positions take four bytes past 65,000 terms a field; the sort key takes only the bits
+    the longest field needs, so many documents and term ids still fit."""
+    rng = np.random.default_rng(9)
+    lengths = rng.integers(0, 4, size=(20_000, 3)).astype(np.int32)
+    lengths[7, 2] = 70_000
+    ids = rng.integers(0, 300_000, size=int(lengths.sum())).astype(np.int32)
+    stream = columns.TermStream.build([ids.tobytes()], lengths)
+    assert stream.positions.dtype == np.uint32
+    slot = np.repeat(np.arange(lengths.size), lengths.ravel())
+    for term in (int(ids[0]), int(ids[-1]), int(ids[len(ids) // 2])):
+        at = np.flatnonzero(ids == term)
+        assert stream.postings(term)[1].tolist() == slot[at].tolist()
