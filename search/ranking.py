@@ -204,7 +204,8 @@ def _term_stats(text: TextView, term_id: int,
         docs, fields = slots or np.divmod(_runs(text.postings(term_id)[1])[0], len(BOOSTS))
         if text.live is not None:  # documents deleted since the columns were loaded
             fields = fields[text.live[docs]]
-        stats = np.bincount(fields, minlength=len(BOOSTS))
+        # Counted field by field: faster than a bincount over a million small values.
+        stats = np.array([np.count_nonzero(fields == f) for f in range(len(BOOSTS))])
         if len(cache) >= CACHED_TERMS:
             cache.clear()
         cache[term_id] = stats
