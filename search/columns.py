@@ -202,14 +202,10 @@ class TermStream:
         start, end = int(self.offsets[term_id]), int(self.offsets[term_id + 1])
         first, last = int(self.term_runs[term_id]), int(self.term_runs[term_id + 1])
         slots = self.low[start:end].astype(np.int32)
-        if last - first > 8:
-            slots |= np.repeat(self.highs[first:last],
-                               np.diff(self.runs[first:last], append=end))
-        else:
-            bounds = [*(self.runs[first:last] - start).tolist(), end - start]
-            for i, high in enumerate(self.highs[first:last].tolist()):
-                if high:
-                    slots[bounds[i] : bounds[i + 1]] |= high
+        if last - first == 1:  # most terms: one run, its high bits once
+            slots |= self.highs[first]
+        elif last > first:
+            slots |= np.repeat(self.highs[first:last], np.diff(self.runs[first:last], append=end))
         return self.positions[start:end], slots
 
     def slot_counts(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:

@@ -162,12 +162,13 @@ def test_term_postings_come_back_as_stored(monkeypatch, low_bits, step):
     rng = np.random.default_rng(5)
     lengths = rng.integers(0, 9, size=(700, 3)).astype(np.int32)
     ids = rng.integers(0, 40, size=int(lengths.sum())).astype(np.int32)
-    ids[::1500] = 41  # a rare term: a few runs, their high bits put back one by one
+    ids[::1500] = 41  # a rare term: a few runs
+    ids[-1] = 42  # once, in the last slot: one run with high bits
     stream = columns.TermStream.build([ids.tobytes()], lengths)
     slot = np.repeat(np.arange(lengths.size), lengths.ravel())
     within = np.arange(len(ids)) - np.repeat(np.cumsum(lengths.ravel()) - lengths.ravel(),
                                              lengths.ravel())
-    for term in range(-1, 42):
+    for term in range(-1, 44):
         positions, slots = stream.postings(term)
         at = np.flatnonzero(ids == term)
         assert slots.tolist() == slot[at].tolist()
