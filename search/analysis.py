@@ -15,6 +15,8 @@ import re
 import unicodedata
 from collections.abc import Iterator
 
+import numpy as np
+
 # Han, Hiragana, Katakana and Hangul: scripts written without spaces between words.
 _CJK = (
     "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
@@ -104,7 +106,10 @@ _WORD_TERMS_MAX = 500_000  # numbers and codes make the words of a corpus grow w
 
 def tokens(text: str) -> list[str]:
     """The indexed terms of a text, in order (CJK runs expanded into bigrams)."""
-    folded = fold(text)
+    return _folded_tokens(fold(text))
+
+
+def _folded_tokens(folded: str) -> list[str]:
     if folded.isascii():
         if len(_WORD_TERMS) > _WORD_TERMS_MAX:
             _WORD_TERMS.clear()
@@ -115,3 +120,83 @@ def tokens(text: str) -> list[str]:
     for token in TOKEN.findall(folded):
         out.extend(bigrams(token) if is_cjk(token) else [term(token)])
     return out
+
+
+class Numbering(dict):
+    """Distinct values numbered 0, 1, … in the order they are first met."""
+
+    def __missing__(self, value) -> int:
+        self[value] = number = len(self)
+        return number
+
+
+# The bytes an ASCII token may hold (upper case folded to lower); every other byte becomes a
+# space, except NUL, which ``many_tokens`` puts between texts.
+_RUN_BYTES = bytes(
+    c + 32 if 65 <= c <= 90 else c if (48 <= c <= 57 or 97 <= c <= 122 or c in b".,'\0") else 32
+    for c in range(256))
+_SEPARATOR = b"\0"
+
+
+class _RunTerms(dict):
+    """A run of token bytes between spaces → its terms: a word ("toys" → "toy"), none ("..."),
+    or several ("e.g." → "e", "g"). Tokens never hold another byte, so the runs of a text
+    give exactly the tokens of the whole text."""
+
+    def __missing__(self, run: bytes) -> tuple[str, ...]:
+        self[run] = found = tuple(map(_WORD_TERMS.__getitem__, _ASCII_TOKEN.findall(run.decode())))
+        return found
+
+
+_RUN_TERMS = _RunTerms()
+
+
+def many_tokens(texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """``tokens`` of many texts at once, for an index write: the distinct terms, every text's
+    terms as int32 indexes into them (one text after the other), and how many each text has.
+
+    The texts are joined and split into runs at C speed, and each run is looked up once, so
+    a word costs a dictionary look-up instead of a regular expression's match. A text that
+    does not fold to ASCII (CJK, Cyrillic …) is analysed alone by ``tokens``."""
+    terms = Numbering()
+    if not texts:
+        return [], np.zeros(0, np.int32), np.zeros(0, np.intp)
+    own: dict[int, list[int]] = {}  # texts analysed alone: their term indexes
+    if not all(map(str.isascii, texts)):
+        texts = list(texts)
+        for i, text in enumerate(texts):
+            if not text.isascii():
+                folded = fold(text)
+                if folded.isascii():
+                    texts[i] = folded
+                else:
+                    texts[i] = ""
+                    own[i] = [terms[t] for t in _folded_tokens(folded)]
+    joined = "\0".join(texts).encode("ascii")
+    if joined.count(_SEPARATOR) != len(texts) - 1:  # a text holds NUL itself
+        joined = b"\0".join(t.replace("\0", " ").encode("ascii") for t in texts)
+    # NUL stays a run of its own: spaces around it after the translation.
+    runs = joined.replace(_SEPARATOR, b" \0 ").translate(_RUN_BYTES).split()
+    if len(_RUN_TERMS) > _WORD_TERMS_MAX:
+        _RUN_TERMS.clear()
+    found = Numbering({_SEPARATOR: 0})
+    at = np.fromiter(map(found.__getitem__, runs), np.intp, len(runs))
+    each = [_RUN_TERMS[run] for run in found]
+    each[0] = ()
+    sizes = np.fromiter(map(len, each), np.intp, len(each))
+    flat = np.fromiter((terms[t] for run in each for t in run), np.int32, int(sizes.sum()))
+    counts = sizes[at]
+    ends = np.cumsum(counts)
+    if sizes[1:].min(initial=1) == 1 and sizes.max(initial=0) == 1:  # one term a run
+        out = flat[at[at != 0] - 1]
+    else:
+        firsts = np.cumsum(sizes) - sizes
+        out = flat[np.repeat(firsts[at] - (ends - counts), counts) + np.arange(ends[-1:].sum())]
+    bounds = np.append(ends[at == 0], len(out))
+    per_text = np.diff(bounds, prepend=0)
+    if own:
+        where = [int(bounds[i] - per_text[i]) for i in own]
+        out = np.insert(out, np.repeat(where, [len(v) for v in own.values()]),
+                        np.array([t for v in own.values() for t in v], np.int32))
+        per_text[list(own)] = [len(v) for v in own.values()]
+    return list(terms), out.astype(np.int32, copy=False), per_text

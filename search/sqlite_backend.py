@@ -20,18 +20,18 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from array import array
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from search import jsonio
-from search.analysis import tokens
+from search.analysis import many_tokens
 from search.backend import BackendError, SearchBackend, add_highlights
 from search.columns import FIELD_BITS, Columns, collector_paused, date_number
 from search.documents import text_of
@@ -104,11 +104,17 @@ class Batch(NamedTuple):
 _FIELD_MARK = {name: chr(i) for i, name in enumerate(KEYWORD_FIELDS)}
 
 
-class _Vocabulary(dict):
-    """A batch's distinct values, numbered 0, 1, … in the order they are first met."""
+class _FieldMarks(dict):
+    """One keyword field's values in a batch → their indexes in the batch's marks (shared by
+    every field): a value is looked up as it is, with the hash its string already holds."""
+
+    def __init__(self, mark: str, marks: list[str]) -> None:
+        super().__init__()
+        self.mark, self.marks = mark, marks
 
     def __missing__(self, value: str) -> int:
-        self[value] = number = len(self)
+        self[value] = number = len(self.marks)
+        self.marks.append(self.mark + value)
         return number
 
 
@@ -116,32 +122,43 @@ def prepare(docs: Iterable[Document]) -> Batch:
     """The batch of these documents (picklable, for a worker process); of two with the same
     id, the last one given wins."""
     docs = list({doc.id: doc for doc in docs}.values())
-    terms, marks = _Vocabulary(), _Vocabulary()
-    text, kw = array("i"), array("i")
-    text_ends, kw_ends, nums = [], [], []
-    for doc in docs:
-        fields = [tokens(doc.text.get(name, "")) for name in _TEXT]
-        for words in fields:
-            text.extend(map(terms.__getitem__, words))
-        text_ends.append(len(text))
-        kw.extend(map(marks.__getitem__, _marks(doc)))
-        kw_ends.append(len(kw))
-        dates = (date_number(doc.dates.get(name)) or 0 for name in DATE_FIELDS)
-        nums.append(array("i", [*map(len, fields), *dates]).tobytes())
+    terms, text, counts = many_tokens([doc.text.get(name, "") for doc in docs for name in _TEXT])
+    per_field = counts.reshape(len(docs), len(_TEXT))
+    marks, kw, kw_ends = _keyword_marks(docs)
+    dates = [date_number(doc.dates.get(name)) or 0 for doc in docs for name in DATE_FIELDS]
+    nums = np.hstack([per_field, np.array(dates, np.int64).reshape(len(docs), len(DATE_FIELDS))])
+    row = nums.shape[1] * 4
+    packed = nums.astype(np.int32).tobytes()
     return Batch([d.id for d in docs], [d.kind for d in docs], [d.title_sort for d in docs],
                  [jsonio.dumps(list(d.record)) for d in docs],
-                 [jsonio.dumps(list(d.record.values())) for d in docs], nums,
-                 list(terms), text.tobytes(), text_ends, list(marks), kw.tobytes(), kw_ends)
+                 [jsonio.dumps(list(d.record.values())) for d in docs],
+                 [packed[start : start + row] for start in range(0, len(packed), row)],
+                 terms, text.tobytes(), np.cumsum(per_field.sum(axis=1)).tolist(), marks,
+                 kw, kw_ends)
 
 
-def _marks(doc: Document) -> list[str]:
-    marks = _FIELD_MARK  # an unknown field fails loudly (KeyError), here where it is written
-    out = [marks["kind"] + doc.kind]
-    for name, values in doc.keywords.items():
-        if values and name != "kind":
-            mark = marks[name]
-            out.extend(map(mark.__add__, values if len(values) == 1 else dict.fromkeys(values)))
-    return out
+def _keyword_marks(docs: list[Document]) -> tuple[list[str], bytes, list[int]]:
+    """The batch's distinct keyword marks, and each document's (distinct) as int32 indexes
+    into them (one document after the other) and where each document's marks end. Read
+    field by field, each a pass over the batch at C speed; a document's marks come out in the
+    order of the batch's marks (readers select them by field)."""
+    unknown = set().union(*(doc.keywords.keys() for doc in docs)) - _FIELD_MARK.keys()
+    if unknown:  # fails loudly here, where it is written
+        raise KeyError(f"unknown keyword fields: {sorted(unknown)}")
+    marks: list[str] = []
+    found: list[int] = []
+    counts = []
+    for name, mark in _FIELD_MARK.items():
+        column = ([(doc.kind,) for doc in docs] if name == "kind"
+                  else [doc.keywords.get(name) or () for doc in docs])
+        counts.append(np.fromiter(map(len, column), np.int64, len(docs)))
+        found.extend(map(_FieldMarks(mark, marks).__getitem__, chain.from_iterable(column)))
+    n = len(docs)
+    owner = np.repeat(np.tile(np.arange(n, dtype=np.int64), len(counts)), np.concatenate(counts))
+    # A value given twice to one document is held once.
+    pairs = np.unique(owner << 32 | np.array(found, np.int64))
+    ends = np.cumsum(np.bincount(pairs >> 32, minlength=n)) if n else np.zeros(0, np.int64)
+    return marks, (pairs & 0xFFFFFFFF).astype(np.int32).tobytes(), ends.tolist()
 
 
 class SqliteBackend(SearchBackend):

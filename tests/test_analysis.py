@@ -93,3 +93,34 @@ def test_the_ascii_fast_path_finds_exactly_the_general_tokens():
     for _ in range(5000):
         folded = fold("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))))
         assert _ASCII_TOKEN.findall(folded) == TOKEN.findall(folded)
+
+
+def _tokens_of_many(texts):
+    terms, indexes, counts = analysis.many_tokens(texts)
+    flat = [terms[i] for i in indexes]
+    assert sum(counts) == len(flat) and len(counts) == len(texts)
+    ends = [sum(counts[: i + 1]) for i in range(len(texts))]
+    return [flat[end - n : end] for end, n in zip(ends, counts, strict=True)]
+
+
+@pytest.mark.parametrize("texts", [
+    [], [""], ["", ""], ["\0"], ["a\0b", "c"], ["e.g. 1.2,3 1.2'3 a1.2 x's ... ,'"],
+    ["Toys", "锂电池", "Straße", "игрушки", "plain", "电池 and 池", ""],
+    ["电池", "电池", "Électrique"], ["ＵＳＢ", "children’s toys"],
+])
+def test_many_texts_at_once_give_each_text_its_tokens(texts):
+    assert _tokens_of_many(texts) == [tokens(t) for t in texts]
+
+
+def test_many_texts_at_once_match_one_at_a_time_on_random_texts(monkeypatch):
+    """The batch analysis of an index write (joined texts split into runs) and ``tokens``
+    agree on anything: separators, punctuation inside numbers, NUL, any script."""
+    rng = random.Random(20261205)
+    pieces = [*string.ascii_letters, *string.digits, *" .,'’-_/()\"\t\n;:\0", "e.g.", "1.2,3",
+              "x's", "...", "é", "É", "ß", "电池", "锂", "игр", "ＵＳＢ", "Toys", "BATTERIES"]
+    for round_ in range(1500):
+        if round_ == 750:  # the remembered runs emptied once they grow too many
+            monkeypatch.setattr(analysis, "_WORD_TERMS_MAX", 5)
+        texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+                 for _ in range(rng.randint(0, 8))]
+        assert _tokens_of_many(texts) == [tokens(t) for t in texts], texts

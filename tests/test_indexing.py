@@ -5,16 +5,22 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from array import array
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from multiprocessing import get_context
 
 import pytest
 
 from search import indexing
+from search.analysis import tokens
+from search.columns import date_number
+from search.documents import to_document
+from search.fields import DATE_FIELDS, TEXT_FIELDS
 from search.indexing import documents, index_records
 from search.query import SearchRequest
 from search.records import content_hash
-from search.sqlite_backend import SqliteBackend
+from search.sqlite_backend import _FIELD_MARK, SqliteBackend, prepare
 from search.store import RecordStore
 from tests.conftest import notification
 from tests.test_search_contract import corpus
@@ -104,3 +110,53 @@ def test_a_pooled_write_reads_the_store_only_once_it_holds_the_index(tmp_path, p
         holder.close()
         backend.close()
         store.close()
+
+
+def _decoded(batch) -> list[tuple]:
+    """Each document of a batch as plain values: its terms per text field, its keyword marks
+    (as a set: readers select them by field), its dates."""
+    text, kw = array("i", batch.text), array("i", batch.kw)
+    out, start, kw_start = [], 0, 0
+    for i, doc_id in enumerate(batch.ids):
+        nums = list(array("i", batch.nums[i]))
+        lens, dates = nums[: len(TEXT_FIELDS)], nums[len(TEXT_FIELDS):]
+        assert len(dates) == len(DATE_FIELDS) and start + sum(lens) == batch.text_ends[i]
+        fields = []
+        for n in lens:
+            fields.append([batch.terms[t] for t in text[start : start + n]])
+            start += n
+        marks = [batch.marks[m] for m in kw[kw_start : batch.kw_ends[i]]]
+        assert len(marks) == len(set(marks))  # a value given twice is held once
+        kw_start = batch.kw_ends[i]
+        out.append((doc_id, batch.kinds[i], fields, set(marks), dates))
+    return out
+
+
+def _expected(docs) -> list[tuple]:
+    last = {d.id: d for d in docs}
+    out = []
+    for d in last.values():
+        marks = {_FIELD_MARK["kind"] + d.kind} | {
+            _FIELD_MARK[name] + v for name, values in d.keywords.items() if name != "kind"
+            for v in values}
+        out.append((d.id, d.kind, [tokens(d.text.get(name, "")) for name in TEXT_FIELDS],
+                    marks, [date_number(d.dates.get(name)) or 0 for name in DATE_FIELDS]))
+    return out
+
+
+def test_a_batch_holds_each_documents_terms_marks_and_dates():
+    """``prepare`` analyses a whole batch at once: decoded, each document holds exactly what
+    it would analysed alone (mixed scripts, repeated values, an id given twice)."""
+    docs = [to_document(r) for r in corpus(40)]
+    docs[3] = replace(docs[3], text={**docs[3].text, "title": "锂电池 Straße игрушки e.g. 1.2,3"})
+    docs[5] = replace(docs[5], keywords={**docs[5].keywords, "hs": ["850760", "850760", "8507"]})
+    docs[7] = replace(docs[7], text={}, keywords={}, dates={})
+    docs.append(replace(docs[0], text={"title": "the last one given wins"}))
+    assert _decoded(prepare(docs)) == _expected(docs)
+    assert _decoded(prepare([])) == []
+
+
+def test_a_batch_refuses_a_keyword_field_the_index_does_not_know():
+    doc = to_document(corpus(1)[0])
+    with pytest.raises(KeyError, match="colour"):
+        prepare([replace(doc, keywords={**doc.keywords, "colour": ["red"]})])
