@@ -45,8 +45,10 @@ class SearchBackend(ABC):
         """Hits of one page, the total and exact facet counts."""
 
     @abstractmethod
-    def rebuild(self, docs: Iterable[Document]) -> int:
-        """Replace the whole index; readers see the old index until the new one is complete."""
+    def rebuild(self, docs: Iterable[Document], size: int | None = None) -> int:
+        """Replace the whole index; readers see the old index until the new one is complete.
+        ``size``: how many documents are coming, when the caller knows (a backend may write a
+        large rebuild differently)."""
 
     @abstractmethod
     def generation(self) -> str:

@@ -404,7 +404,7 @@ class ElasticsearchBackend(SearchBackend):
             self._bump()
         return removed
 
-    def rebuild(self, docs: Iterable[Document]) -> int:
+    def rebuild(self, docs: Iterable[Document], size: int | None = None) -> int:
         """Fill a new index, then move the alias to it. Rebuilds may run at the same time (each
         fills its own index); the last to finish holds the alias, the others' indices go."""
         with self._locked():

@@ -27,7 +27,8 @@ def rebuild(store: RecordStore, backend: SearchBackend,
     """Fill a fresh index from every stored record; readers keep the old one until it is done.
     The outbox is then empty: the index holds everything the store had when it began."""
     pending = store.pending_index()
-    count = backend.rebuild(documents(store.records(), progress))
+    count = backend.rebuild(documents(store.records(), progress),
+                            size=sum(store.counts().values()))
     store.indexed(pending)  # what was committed before the rebuild began, it holds
     return count
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sized
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
@@ -71,6 +71,10 @@ _TABLES = ("idx_docs", "idx_cols", "idx_text", "idx_values", "idx_terms", "idx_s
 # The log of deletions is cut back to half of this when it grows past it (a reader whose
 # columns are older than what is left loads everything again).
 GONE_KEPT = 200_000
+BATCH = 2000  # documents a batch of a rebuild
+# A rebuild of this many documents or more is written by a second process (the ~0.15 s it
+# takes to start is then under 5 % of the write).
+BESIDE_FROM = 40_000
 _INSERT = {
     "idx_docs": "INSERT INTO idx_docs (rowid, shape, record) VALUES (?, ?, ?)",
     "idx_cols": f"INSERT INTO idx_cols ({', '.join(_COLS)}) "
@@ -118,23 +122,53 @@ class _FieldMarks(dict):
         return number
 
 
+class Gathered(NamedTuple):
+    """A batch before its texts are analysed (``finish`` makes the ``Batch``): what only the
+    documents can give, read out of them, so that the analysis can be made by another
+    process (``search.sqlite_beside``) at the cost of sending plain strings."""
+
+    ids: list[str]
+    kinds: list[str]
+    title_sorts: list[str]
+    keys: list[str]
+    values: list[str]
+    texts: list[str]      # each document's text fields, one document after the other
+    dates: list[int]      # each document's dates (YYYYMMDD, 0 if missing), likewise
+    marks: list[str]
+    kw: bytes
+    kw_ends: list[int]
+
+
 def prepare(docs: Iterable[Document]) -> Batch:
     """The batch of these documents (picklable, for a worker process); of two with the same
     id, the last one given wins."""
+    return finish(gather(docs))
+
+
+def gather(docs: Iterable[Document]) -> Gathered:
     docs = list({doc.id: doc for doc in docs}.values())
-    terms, text, counts = many_tokens([doc.text.get(name, "") for doc in docs for name in _TEXT])
-    per_field = counts.reshape(len(docs), len(_TEXT))
     marks, kw, kw_ends = _keyword_marks(docs)
-    dates = [date_number(doc.dates.get(name)) or 0 for doc in docs for name in DATE_FIELDS]
-    nums = np.hstack([per_field, np.array(dates, np.int64).reshape(len(docs), len(DATE_FIELDS))])
+    return Gathered([d.id for d in docs], [d.kind for d in docs], [d.title_sort for d in docs],
+                    [jsonio.dumps(list(d.record)) for d in docs],
+                    [jsonio.dumps(list(d.record.values())) for d in docs],
+                    [doc.text.get(name, "") for doc in docs for name in _TEXT],
+                    [date_number(doc.dates.get(name)) or 0 for doc in docs
+                     for name in DATE_FIELDS],
+                    marks, kw, kw_ends)
+
+
+def finish(batch: Gathered) -> Batch:
+    """Analyse a gathered batch's texts: its terms, and the numbers of each document."""
+    n = len(batch.ids)
+    terms, text, counts = many_tokens(batch.texts)
+    per_field = counts.reshape(n, len(_TEXT))
+    nums = np.hstack([per_field, np.array(batch.dates, np.int64).reshape(n, len(DATE_FIELDS))])
     row = nums.shape[1] * 4
     packed = nums.astype(np.int32).tobytes()
-    return Batch([d.id for d in docs], [d.kind for d in docs], [d.title_sort for d in docs],
-                 [jsonio.dumps(list(d.record)) for d in docs],
-                 [jsonio.dumps(list(d.record.values())) for d in docs],
+    return Batch(batch.ids, batch.kinds, batch.title_sorts, batch.keys, batch.values,
                  [packed[start : start + row] for start in range(0, len(packed), row)],
-                 terms, text.tobytes(), np.cumsum(per_field.sum(axis=1)).tolist(), marks,
-                 kw, kw_ends)
+                 terms, text.tobytes(), np.cumsum(per_field.sum(axis=1)).tolist(), batch.marks,
+                 batch.kw, batch.kw_ends)
 
 
 def _keyword_marks(docs: list[Document]) -> tuple[list[str], bytes, list[int]]:
@@ -272,21 +306,25 @@ class SqliteBackend(SearchBackend):
                 removed += _delete_rows(conn, old)
         return removed
 
-    def rebuild(self, docs: Iterable[Document]) -> int:
-        """Fill fresh tables; readers keep the old ones until the commit."""
-        with self._write() as conn:
-            _drop_tables(conn)
-            _create_tables(conn)
-            _forget_gone(conn)
-            writer = _Writer(conn, fresh=True)
-            written = 0
-            for batch in map(prepare, _batches(docs, 2000)):
-                written += writer.write(batch)
-            writer.flush()
-        # The whole index went through the log: move it into the file now (readers then read
-        # the file, not a log the size of the index) and cut the log back.
-        self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    def rebuild(self, docs: Iterable[Document], size: int | None = None) -> int:
+        """Fill fresh tables; readers keep the old ones until the commit. A large rebuild (its
+        ``size`` given, or ``docs`` a sized collection) is written by a second process while
+        this one prepares the batches (``search.sqlite_beside``)."""
+        if size is None and isinstance(docs, Sized):
+            size = len(docs)
+        if size is not None and size >= BESIDE_FROM:
+            from search.sqlite_beside import rebuild_beside
+
+            return rebuild_beside(self.path, docs)
+        with collector_paused(), self._write() as conn:  # as rebuild_beside does, for the same
+            written = fill(conn, map(prepare, _batches(docs, BATCH)))
+        self.checkpoint()
         return written
+
+    def checkpoint(self) -> None:
+        """After a rebuild the whole index went through the log: move it into the file now
+        (readers then read the file, not a log the size of the index) and cut the log back."""
+        self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -371,15 +409,15 @@ class SqliteBackend(SearchBackend):
 
 class _Numbering(dict):
     """Values → integer codes kept in a table (``known`` reads them). ``add`` numbers the
-    values a batch brings that are not known yet: a fresh table (a rebuild) is numbered here
-    and written at the end; otherwise existing codes are read and new ones written at once."""
+    values a batch brings that are not known yet (reading the codes a table that was not empty
+    holds) and writes the new ones at once: a large rebuild's writer then has no numbering
+    left to write after the last batch."""
 
     table = ""
 
     def __init__(self, conn: sqlite3.Connection, fresh: bool) -> None:
         super().__init__()
         self.conn, self.fresh = conn, fresh
-        self.new: list[tuple[str, int]] = []
         # A table empty when the write began holds only what this write numbered, all here
         # (the write holds the database's one write lock): nothing to look up.
         self.complete = fresh or conn.execute(
@@ -396,14 +434,7 @@ class _Numbering(dict):
             missing = [v for v in missing if v not in self]
         added = [(v, self.code(v)) for v in missing]
         self.update(added)
-        if self.fresh:
-            self.new.extend(added)
-        else:
-            self.write(added)
-
-    def flush(self) -> None:
-        self.write(self.new)
-        self.new = []
+        self.write(added)
 
     def known(self, values: list[str]) -> Iterable[tuple[str, int]]:
         raise NotImplementedError
@@ -510,18 +541,27 @@ class _Writer:
         self.next = max(
             conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM idx_cols").fetchone()[0],
             int(_meta(conn, "last_rowid") or 0))
+        # Fresh tables hold only what this writer wrote: only those ids are looked up.
+        self.written: set[str] | None = set() if fresh else None
 
     def write(self, batch: Batch) -> int:
-        """Write a batch; a document already written is replaced."""
+        """Write a batch; a document already written is replaced. The documents written, or,
+        in fresh tables, those the tables did not hold yet."""
         n = len(batch.ids)
-        marks = ", ".join("?" for _ in batch.ids)
-        _delete_rows(self.conn, [r for (r,) in self.conn.execute(
-            f"SELECT rowid FROM idx_cols WHERE id IN ({marks})", batch.ids)])
+        replaced = batch.ids  # those that may be in the tables
+        if self.written is not None:
+            replaced = [i for i in replaced if i in self.written]
+            self.written.update(batch.ids)
+            n -= len(replaced)
+        if replaced:
+            marks = ", ".join("?" for _ in replaced)
+            _delete_rows(self.conn, [r for (r,) in self.conn.execute(
+                f"SELECT rowid FROM idx_cols WHERE id IN ({marks})", replaced)])
         text = _translated(self.terms, batch.terms, batch.text)
         kw = _translated(self.codes, batch.marks, batch.kw)
         self.shapes.add(dict.fromkeys(batch.keys))
-        rowids = range(self.next + 1, self.next + n + 1)
-        self.next += n
+        rowids = range(self.next + 1, self.next + len(batch.ids) + 1)
+        self.next = rowids.stop - 1
         rows = {
             "idx_docs": (rowids, map(self.shapes.__getitem__, batch.keys), batch.values),
             "idx_cols": (rowids, batch.ids, batch.kinds, batch.title_sorts,
@@ -534,9 +574,14 @@ class _Writer:
                           (str(self.next),))
         return n
 
-    def flush(self) -> None:
-        for numbering in (self.codes, self.terms, self.shapes):
-            numbering.flush()
+
+def fill(conn: sqlite3.Connection, batches: Iterable[Batch]) -> int:
+    """Replace the tables (in a write) by the documents of these batches."""
+    _drop_tables(conn)
+    _create_tables(conn)
+    _forget_gone(conn)
+    writer = _Writer(conn, fresh=True)
+    return sum(map(writer.write, batches))
 
 
 def _translated(numbering: _Numbering, vocabulary: list[str], indexes: bytes) -> np.ndarray:

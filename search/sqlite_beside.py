@@ -1,0 +1,190 @@
+"""A large rebuild of the embedded index, written by a second process beside the caller.
+
+Preparing batches (reading documents, analysing their texts) and writing them (the index's
+numbering, the SQL, the commit) each take about half of a rebuild's time, and one interpreter
+runs one at a time. Here the caller prepares and a child process writes, on two cores.
+
+Each batch is sent either prepared or only gathered (``sqlite_backend.gather``: its texts not
+analysed yet), whichever keeps the two processes equally busy: the child reports each batch
+written, and is given the analysis of the next while it has little waiting.
+
+The child takes the index's write lock before the first document is read, as a rebuild in
+process does (a crawl's write cannot slip between the read of the store and the new tables).
+If the caller fails half-way, the child's pipe closes without the end mark and the child rolls
+back; if the child fails, its error is raised here. Either way the served index stays as it
+was.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Iterable, Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from search.backend import BackendError
+from search.columns import collector_paused
+from search.fields import Document
+from search.sqlite_backend import BATCH, Batch, Gathered, SqliteBackend, fill, finish, gather
+
+# How long the child may take to report after the last batch: the commit and the checkpoint
+# of a million documents take ~30 s on a slow disk.
+FINISH_TIMEOUT = 600.0
+# How long the child may wait for the write lock (its connection's timeout is 60 s).
+LOCK_TIMEOUT = 90.0
+AHEAD = 3  # batches waiting for the child at most
+# A batch goes unanalysed while fewer wait for the child than this: the child then has time to
+# spare, and the two processes stay equally busy whichever is faster on the machine.
+KEEP_BUSY = 2
+_ROOT = Path(__file__).resolve().parents[1]
+
+
+class _Child:
+    """The writer process (a fresh interpreter: no module of the caller is imported again).
+    Batches go to it as files in a directory of its own, named in a pipe: writing a file
+    never waits for the child, so it waits only when AHEAD batches are waiting for it."""
+
+    def __init__(self, path: Path) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="marketpass-rebuild-"))
+        names_r, names_w = os.pipe()
+        replies_r, replies_w = os.pipe()
+        env = {**os.environ,
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(_ROOT),
+                                                           os.environ.get("PYTHONPATH")]))}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "search.sqlite_beside", str(path), str(names_r),
+             str(replies_w)], pass_fds=(names_r, replies_w), env=env)
+        os.close(names_r)
+        os.close(replies_w)
+        self.names = Connection(names_w, readable=False)
+        self.replies = Connection(replies_r, writable=False)
+        self.sent = self.done = 0
+
+    def send(self, batch: Batch | Gathered | None) -> None:
+        """Hand the child a batch (None: the end), once fewer than AHEAD wait for it."""
+        while self.sent - self.done >= AHEAD:
+            self.expect("written one", LOCK_TIMEOUT)
+        name = ""
+        if batch is not None:
+            name = str(self.folder / str(self.sent))
+            Path(name).write_bytes(pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
+            self.sent += 1
+        try:
+            self.names.send(name)
+        except (BrokenPipeError, ConnectionResetError):  # the child stopped: say why
+            self.expect("written", 5.0)
+            raise BackendError("the index writer stopped early") from None
+
+    def expect(self, what: str, timeout: float):
+        """The child's next reply, which must be ``what`` (or a report of a batch written,
+        taken in passing); its error, or its death, raised."""
+        deadline = time.monotonic() + timeout
+        while True:
+            while not self.replies.poll(0.05):
+                if self.process.poll() is not None and not self.replies.poll(0):
+                    raise BackendError(
+                        f"the index writer stopped (exit code {self.process.returncode})")
+                if time.monotonic() > deadline:
+                    raise BackendError(f"the index writer did not answer within {timeout:.0f} s")
+            if self._take() == what:
+                return self.value
+
+    def waiting(self) -> int:
+        """How many batches wait for the child (the one it writes included)."""
+        while self.replies.poll(0):
+            self._take()
+        return self.sent - self.done
+
+    def _take(self) -> str:
+        try:
+            kind, self.value = self.replies.recv()
+        except EOFError:
+            raise BackendError("the index writer stopped "
+                               f"(exit code {self.process.wait()})") from None
+        if kind == "failed":
+            raise BackendError(f"the index writer failed: {self.value}")
+        if kind == "written one":
+            self.done = self.value
+        return kind
+
+    def close(self) -> None:
+        self.names.close()  # without the end mark: the child rolls back if still writing
+        try:
+            self.process.wait(FINISH_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.replies.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def rebuild_beside(path: Path, docs: Iterable[Document]) -> int:
+    """Replace the index at ``path`` by these documents, written by a child process."""
+    child = _Child(path)
+    try:
+        # Batches hold no cycles: without the pause, the collections their objects set off
+        # walk every object of the caller (its documents) again and again.
+        with collector_paused():
+            child.expect("locked", LOCK_TIMEOUT)
+            for chunk in _chunks(docs):
+                batch: Batch | Gathered = gather(chunk)
+                if child.waiting() >= KEEP_BUSY:  # else the child analyses it
+                    batch = finish(batch)
+                child.send(batch)
+            child.send(None)
+            return child.expect("written", FINISH_TIMEOUT)
+    finally:
+        child.close()
+
+
+def _chunks(docs: Iterable[Document]) -> Iterator[list[Document]]:
+    chunk: list[Document] = []
+    for doc in docs:
+        chunk.append(doc)
+        if len(chunk) == BATCH:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _write(path: str, names: Connection, replies: Connection) -> None:
+    """The child: fill the index from the batches named until the end mark (an empty name),
+    then move the log into the file; reply how many documents it wrote, or why it failed."""
+    try:
+        backend = SqliteBackend(path)
+        # The log is moved into the file once, after the commit, not also inside it.
+        backend._conn().execute("PRAGMA wal_autocheckpoint=0")
+        with collector_paused(), backend._write() as conn:
+            written = fill(conn, _received(names, replies))
+        backend.checkpoint()
+        backend.close()
+        replies.send(("written", written))
+    except BaseException as error:  # noqa: BLE001 - everything goes back to the caller
+        try:
+            replies.send(("failed", "".join(traceback.format_exception_only(error)).strip()))
+        except OSError:  # the caller is gone
+            pass
+
+
+def _received(names: Connection, replies: Connection) -> Iterator[Batch]:
+    """The batches as they come (analysed here when sent gathered), reporting each one
+    written. A pipe closed before the end mark raises EOFError: the write rolls back."""
+    replies.send(("locked", None))  # fill() has the lock and has emptied the tables
+    for done, name in enumerate(iter(names.recv, ""), start=1):
+        batch = pickle.loads(Path(name).read_bytes())
+        os.unlink(name)
+        yield batch if isinstance(batch, Batch) else finish(batch)
+        replies.send(("written one", done))
+
+
+if __name__ == "__main__":
+    _write(sys.argv[1], Connection(int(sys.argv[2]), writable=False),
+           Connection(int(sys.argv[3]), readable=False))

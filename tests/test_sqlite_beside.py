@@ -1,0 +1,114 @@
+"""A large rebuild written by a child process gives the index a rebuild in process gives, and
+a failure on either side leaves the served index as it was."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from search import indexing, sqlite_backend, sqlite_beside
+from search.backend import BackendError
+from search.documents import to_document
+from search.sqlite_backend import SqliteBackend
+from search.store import RecordStore
+from tests.test_indexing import answers, commit
+from tests.test_search_contract import corpus
+
+
+def _docs(n: int = 230):
+    docs = [to_document(r) for r in corpus(n)]
+    # An id given again in a later batch: the last one given wins, as in process.
+    return [*docs, replace(docs[3], text={"title": "Lithium 电池组 given again"})]
+
+
+def _in_process(tmp_path: Path, docs) -> tuple[int, list]:
+    backend = SqliteBackend(tmp_path / "in.db")
+    written = backend.rebuild(iter(docs))  # an iterator: its size unknown, written here
+    assert backend.counts() == {"notification": len({d.id for d in docs})}
+    return written, answers(backend, [d.id for d in docs[:20]])
+
+
+@pytest.fixture
+def small_batches(monkeypatch):
+    monkeypatch.setattr(sqlite_beside, "BATCH", 40)
+    monkeypatch.setattr(sqlite_backend, "BESIDE_FROM", 100)
+
+
+@pytest.mark.parametrize("keep_busy", [0, 10**6], ids=["analysed-here", "analysed-there"])
+def test_a_rebuild_written_beside_equals_one_written_in_process(tmp_path, small_batches,
+                                                                monkeypatch, keep_busy):
+    monkeypatch.setattr(sqlite_beside, "KEEP_BUSY", keep_busy)
+    docs = _docs()
+    backend = SqliteBackend(tmp_path / "beside.db")
+    written = backend.rebuild(docs)  # a list: its size says "beside"
+    assert (written, answers(backend, [d.id for d in docs[:20]])) == _in_process(tmp_path, docs)
+    assert not os.path.exists(tmp_path / "beside.db-wal") or \
+        os.path.getsize(tmp_path / "beside.db-wal") == 0  # the log moved into the file
+
+
+def _served(backend: SqliteBackend, docs) -> list:
+    return [backend.generation(), backend.counts(), *answers(backend, [d.id for d in docs])]
+
+
+def _leftovers() -> list[str]:
+    return [p for p in os.listdir(tempfile.gettempdir()) if p.startswith("marketpass-rebuild-")]
+
+
+def test_a_caller_failing_half_way_leaves_the_served_index(tmp_path, small_batches):
+    docs = _docs()
+    backend = SqliteBackend(tmp_path / "i.db")
+    backend.rebuild(docs[:50])
+    before, leftovers = _served(backend, docs[:50]), _leftovers()
+
+    def failing():
+        yield from docs[:150]  # several batches already with the writer
+        raise RuntimeError("the store went away")
+
+    with pytest.raises(RuntimeError, match="the store went away"):
+        backend.rebuild(failing(), size=len(docs))
+    assert _served(backend, docs[:50]) == before
+    assert _leftovers() == leftovers
+    assert backend.rebuild(docs) == len(docs) - 1  # the write lock was let go
+    assert backend.counts() == {"notification": len(docs) - 1}
+
+
+def test_the_writers_failure_is_raised_and_the_served_index_kept(tmp_path, small_batches,
+                                                                monkeypatch):
+    """A batch the child cannot write (here one whose rows do not add up) fails the rebuild
+    with the child's reason, and nothing of it is served."""
+    docs = _docs()
+    backend = SqliteBackend(tmp_path / "i.db")
+    backend.rebuild(docs[:50])
+    before = _served(backend, docs[:50])
+    finish, made = sqlite_beside.finish, []
+
+    def broken_third(gathered):
+        batch = finish(gathered)
+        made.append(batch)
+        return batch._replace(kw_ends=batch.kw_ends[:-1]) if len(made) == 3 else batch
+
+    monkeypatch.setattr(sqlite_beside, "finish", broken_third)
+    monkeypatch.setattr(sqlite_beside, "KEEP_BUSY", 0)  # every batch analysed here
+    with pytest.raises(BackendError, match="index writer failed: ValueError"):
+        backend.rebuild(docs)
+    assert _served(backend, docs[:50]) == before
+
+
+def test_a_store_rebuild_says_its_size_and_is_written_beside(tmp_path, small_batches,
+                                                            monkeypatch):
+    records = corpus(150)
+    store = RecordStore(tmp_path / "store.db")
+    commit(store, records)
+    calls = []
+    real = sqlite_beside.rebuild_beside
+    monkeypatch.setattr(sqlite_beside, "rebuild_beside",
+                        lambda *args: calls.append(1) or real(*args))
+    backend = SqliteBackend(tmp_path / "i.db")
+    assert indexing.rebuild(store, backend) == len(records) and calls == [1]
+    assert store.pending_index() == []
+    _, expected = _in_process(tmp_path, [to_document(r) for r in records])
+    assert answers(backend, [to_document(r).id for r in records[:20]]) == expected
