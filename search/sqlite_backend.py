@@ -285,7 +285,7 @@ class SqliteBackend(SearchBackend):
     prepare = staticmethod(prepare)
 
     def upsert(self, docs: Iterable[Document]) -> int:
-        return self.upsert_prepared(map(prepare, _batches(docs, 500)))
+        return self.upsert_prepared(map(prepare, chunked(docs, 500)))
 
     def upsert_prepared(self, batches: Iterable[Batch]) -> int:
         """Write batches (``prepare``): documents that exist lose their old rows."""
@@ -299,7 +299,7 @@ class SqliteBackend(SearchBackend):
     def delete(self, ids: Iterable[str]) -> int:
         removed = 0
         with self._write() as conn:
-            for chunk in _batches(ids, 500):
+            for chunk in chunked(ids, 500):
                 marks = ", ".join("?" for _ in chunk)
                 old = [r for (r,) in conn.execute(
                     f"SELECT rowid FROM idx_cols WHERE id IN ({marks})", chunk)]
@@ -317,7 +317,7 @@ class SqliteBackend(SearchBackend):
 
             return rebuild_beside(self.path, docs)
         with collector_paused(), self._write() as conn:  # as rebuild_beside does, for the same
-            written = fill(conn, map(prepare, _batches(docs, BATCH)))
+            written = fill(conn, map(prepare, chunked(docs, BATCH)))
         self.checkpoint()
         return written
 
@@ -614,7 +614,7 @@ def _delete_rows(conn: sqlite3.Connection, rowids: list[int]) -> int:
     return len(rowids)
 
 
-def _batches(items: Iterable, size: int) -> Iterator[list]:
+def chunked(items: Iterable, size: int) -> Iterator[list]:
     batch: list = []
     for item in items:
         batch.append(item)

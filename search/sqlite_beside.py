@@ -32,7 +32,16 @@ from pathlib import Path
 from search.backend import BackendError
 from search.columns import collector_paused
 from search.fields import Document
-from search.sqlite_backend import BATCH, Batch, Gathered, SqliteBackend, fill, finish, gather
+from search.sqlite_backend import (
+    BATCH,
+    Batch,
+    Gathered,
+    SqliteBackend,
+    chunked,
+    fill,
+    finish,
+    gather,
+)
 
 # How long the child may take to report after the last batch: the commit and the checkpoint
 # of a million documents take ~30 s on a slow disk.
@@ -133,7 +142,7 @@ def rebuild_beside(path: Path, docs: Iterable[Document]) -> int:
         # walk every object of the caller (its documents) again and again.
         with collector_paused():
             child.expect("locked", LOCK_TIMEOUT)
-            for chunk in _chunks(docs):
+            for chunk in chunked(docs, BATCH):
                 batch: Batch | Gathered = gather(chunk)
                 if child.waiting() >= KEEP_BUSY:  # else the child analyses it
                     batch = finish(batch)
@@ -142,17 +151,6 @@ def rebuild_beside(path: Path, docs: Iterable[Document]) -> int:
             return child.expect("written", FINISH_TIMEOUT)
     finally:
         child.close()
-
-
-def _chunks(docs: Iterable[Document]) -> Iterator[list[Document]]:
-    chunk: list[Document] = []
-    for doc in docs:
-        chunk.append(doc)
-        if len(chunk) == BATCH:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _write(path: str, names: Connection, replies: Connection) -> None:
