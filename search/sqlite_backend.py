@@ -34,6 +34,7 @@ from search import jsonio
 from search.analysis import many_tokens
 from search.backend import BackendError, SearchBackend, add_highlights
 from search.columns import FIELD_BITS, Columns, collector_paused, date_number
+from search.db import PAGE_SIZE
 from search.documents import text_of
 from search.fields import DATE_FIELDS, KEYWORD_FIELDS, MAPPING_VERSION, TEXT_FIELDS, Document
 from search.query import Hit, Range, SearchRequest, SearchResult, Term, parse_text
@@ -174,25 +175,33 @@ def finish(batch: Gathered) -> Batch:
 def _keyword_marks(docs: list[Document]) -> tuple[list[str], bytes, list[int]]:
     """The batch's distinct keyword marks, and each document's (distinct) as int32 indexes
     into them (one document after the other) and where each document's marks end. Read
-    field by field, each a pass over the batch at C speed; a document's marks come out in the
-    order of the batch's marks (readers select them by field)."""
+    field by field, each a pass over the batch at C speed."""
     unknown = set().union(*(doc.keywords.keys() for doc in docs)) - _FIELD_MARK.keys()
     if unknown:  # fails loudly here, where it is written
         raise KeyError(f"unknown keyword fields: {sorted(unknown)}")
+    n = len(docs)
     marks: list[str] = []
     found: list[int] = []
     counts = []
     for name, mark in _FIELD_MARK.items():
         column = ([(doc.kind,) for doc in docs] if name == "kind"
                   else [doc.keywords.get(name) or () for doc in docs])
-        counts.append(np.fromiter(map(len, column), np.int64, len(docs)))
+        sizes = np.fromiter(map(len, column), np.int64, n)
+        if sizes.max(initial=0) > 1:  # a value given twice to one document is held once
+            column = [v if len(v) < 2 else dict.fromkeys(v) for v in column]
+            sizes = np.fromiter(map(len, column), np.int64, n)
+        counts.append(sizes)
         found.extend(map(_FieldMarks(mark, marks).__getitem__, chain.from_iterable(column)))
-    n = len(docs)
-    owner = np.repeat(np.tile(np.arange(n, dtype=np.int64), len(counts)), np.concatenate(counts))
-    # A value given twice to one document is held once.
-    pairs = np.unique(owner << 32 | np.array(found, np.int64))
-    ends = np.cumsum(np.bincount(pairs >> 32, minlength=n)) if n else np.zeros(0, np.int64)
-    return marks, (pairs & 0xFFFFFFFF).astype(np.int32).tobytes(), ends.tolist()
+    # Field by field → document by document: a value's place is where its document starts,
+    # plus the values of the document's earlier fields, plus its rank in its own field.
+    sizes = np.stack(counts)  # fields × documents
+    per_doc = sizes.sum(axis=0)
+    earlier = np.cumsum(sizes, axis=0) - sizes + (np.cumsum(per_doc) - per_doc)
+    flat = sizes.ravel()
+    place = np.repeat(earlier.ravel() - (np.cumsum(flat) - flat), flat) + np.arange(len(found))
+    out = np.empty(len(found), np.int32)
+    out[place] = found
+    return marks, out.tobytes(), np.cumsum(per_doc).tolist()
 
 
 class SqliteBackend(SearchBackend):
@@ -225,6 +234,7 @@ class SqliteBackend(SearchBackend):
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before WAL: a new file only
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             # A checkpointed write-ahead log is cut back to this, not kept at its largest.

@@ -158,8 +158,12 @@ def _write(path: str, names: Connection, replies: Connection) -> None:
     then move the log into the file; reply how many documents it wrote, or why it failed."""
     try:
         backend = SqliteBackend(path)
+        conn = backend._conn()
         # The log is moved into the file once, after the commit, not also inside it.
-        backend._conn().execute("PRAGMA wal_autocheckpoint=0")
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        # The numbering's and the ids' indexes kept in memory while they grow (this process
+        # ends with the write): a third less time a document than with the default 2 MB.
+        conn.execute("PRAGMA cache_size=-65536")
         with collector_paused(), backend._write() as conn:
             written = fill(conn, _received(names, replies))
         backend.checkpoint()
