@@ -72,7 +72,7 @@ def peer_ingest(path: Path, recs: list[dict]) -> float:
 def own_ingest(path: Path, recs: list[dict]) -> float:
     start = time.perf_counter()
     backend = SqliteBackend(path)
-    backend.rebuild(to_document(r) for r in recs)
+    backend.rebuild((to_document(r) for r in recs), size=len(recs))  # as `index rebuild` says it
     backend.close()
     return time.perf_counter() - start
 

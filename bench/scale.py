@@ -128,7 +128,7 @@ def build(db: Path, n: int) -> list[dict]:
     backend = SqliteBackend(db)
     start = time.perf_counter()
     kb = knowledge()
-    backend.rebuild(chain(streamed(n, kept), map(to_document, kb)))
+    backend.rebuild(chain(streamed(n, kept), map(to_document, kb)), size=n + len(kb))
     backend.close()
     merge_results({"scale_records": n, "scale_build_s": round(time.perf_counter() - start, 1),
                    "scale_bytes_per_record": round(_disk_bytes(db) / (n + len(kb)))})

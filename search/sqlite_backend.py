@@ -319,10 +319,10 @@ class SqliteBackend(SearchBackend):
     def rebuild(self, docs: Iterable[Document], size: int | None = None) -> int:
         """Fill fresh tables; readers keep the old ones until the commit. A large rebuild (its
         ``size`` given, or ``docs`` a sized collection) is written by a second process while
-        this one prepares the batches (``search.sqlite_beside``)."""
+        this one prepares the batches (``search.sqlite_beside``), given a second core."""
         if size is None and isinstance(docs, Sized):
             size = len(docs)
-        if size is not None and size >= BESIDE_FROM:
+        if size is not None and size >= BESIDE_FROM and len(os.sched_getaffinity(0)) > 1:
             from search.sqlite_beside import rebuild_beside
 
             return rebuild_beside(self.path, docs)

@@ -112,3 +112,13 @@ def test_a_store_rebuild_says_its_size_and_is_written_beside(tmp_path, small_bat
     assert store.pending_index() == []
     _, expected = _in_process(tmp_path, [to_document(r) for r in records])
     assert answers(backend, [to_document(r).id for r in records[:20]]) == expected
+
+
+def test_with_one_core_a_large_rebuild_stays_in_process(tmp_path, small_batches, monkeypatch):
+    """Two processes on one core would only add the batches' transfer to the same work."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    monkeypatch.setattr(sqlite_beside, "rebuild_beside", lambda *args: pytest.fail("beside"))
+    docs = _docs()
+    backend = SqliteBackend(tmp_path / "i.db")
+    assert backend.rebuild(docs) == len(docs) - 1
+    assert backend.counts() == {"notification": len(docs) - 1}
