@@ -186,7 +186,8 @@ OPERATIONS = (
         params.NotificationArgs(only=("buffer_days",)), answers.NotificationDetail,
         path_params=(PathParam("symbol", _l("The WTO document symbol, such as "
                                             "G/TBT/N/SAU/1437 (slashes kept)."),
-                               "G/TBT/N/SAU/1437"),),
+                               # Every symbol has its number: "charts" is the route beside it.
+                               "G/TBT/N/SAU/1437", pattern="[0-9]"),),
         not_found=_l("There is no notification with this symbol."),
         example="/api/v1/notifications/G/TBT/N/SAU/1437"),
     Operation(
