@@ -179,6 +179,8 @@ def many_tokens(texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
     runs = joined.replace(_SEPARATOR, b" \0 ").translate(_RUN_BYTES).split()
     if len(_RUN_TERMS) > _WORD_TERMS_MAX:
         _RUN_TERMS.clear()
+    if len(_WORD_TERMS) > _WORD_TERMS_MAX:  # both memories grow with a corpus's codes
+        _WORD_TERMS.clear()
     found = Numbering({_SEPARATOR: 0})
     at = np.fromiter(map(found.__getitem__, runs), np.intp, len(runs))
     each = [_RUN_TERMS[run] for run in found]

@@ -322,10 +322,13 @@ class SqliteBackend(SearchBackend):
         this one prepares the batches (``search.sqlite_beside``), given a second core."""
         if size is None and isinstance(docs, Sized):
             size = len(docs)
-        if size is not None and size >= BESIDE_FROM and len(os.sched_getaffinity(0)) > 1:
-            from search.sqlite_beside import rebuild_beside
+        if size is not None and size >= BESIDE_FROM and _cores() > 1:
+            from search.sqlite_beside import ChildUnavailable, rebuild_beside
 
-            return rebuild_beside(self.path, docs)
+            try:
+                return rebuild_beside(self.path, docs)
+            except ChildUnavailable:  # nothing read yet: written here instead
+                pass
         with collector_paused(), self._write() as conn:  # as rebuild_beside does, for the same
             written = fill(conn, map(prepare, chunked(docs, BATCH)))
         self.checkpoint()
@@ -622,6 +625,13 @@ def _delete_rows(conn: sqlite3.Connection, rowids: list[int]) -> int:
         for table in ("idx_docs", "idx_cols", "idx_text"):
             conn.execute(f"DELETE FROM {table} WHERE rowid IN ({marks})", rowids)
     return len(rowids)
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):  # Linux
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def chunked(items: Iterable, size: int) -> Iterator[list]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -55,23 +56,36 @@ KEEP_BUSY = 2
 _ROOT = Path(__file__).resolve().parents[1]
 
 
+class ChildUnavailable(OSError):
+    """The writer process could not be started (nothing was read or written)."""
+
+
 class _Child:
     """The writer process (a fresh interpreter: no module of the caller is imported again).
     Batches go to it as files in a directory of its own, named in a pipe: writing a file
     never waits for the child, so it waits only when AHEAD batches are waiting for it."""
 
     def __init__(self, path: Path) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="marketpass-rebuild-"))
-        names_r, names_w = os.pipe()
-        replies_r, replies_w = os.pipe()
         env = {**os.environ,
                "PYTHONPATH": os.pathsep.join(filter(None, [str(_ROOT),
                                                            os.environ.get("PYTHONPATH")]))}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "search.sqlite_beside", str(path), str(names_r),
-             str(replies_w)], pass_fds=(names_r, replies_w), env=env)
+        fds: list[int] = []
+        try:
+            self.folder = Path(tempfile.mkdtemp(prefix="marketpass-rebuild-"))
+            names_r, names_w = _pipe(fds)
+            replies_r, replies_w = _pipe(fds)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "search.sqlite_beside", str(path), str(self.folder),
+                 str(names_r), str(replies_w)], pass_fds=(names_r, replies_w), env=env)
+        except OSError as error:
+            for fd in fds:
+                os.close(fd)
+            if hasattr(self, "folder"):
+                shutil.rmtree(self.folder, ignore_errors=True)
+            raise ChildUnavailable(f"the index writer could not start: {error}") from error
         os.close(names_r)
         os.close(replies_w)
+        self.ended = False  # the end mark sent
         self.names = Connection(names_w, readable=False)
         self.replies = Connection(replies_r, writable=False)
         self.sent = self.done = 0
@@ -81,15 +95,16 @@ class _Child:
         while self.sent - self.done >= AHEAD:
             self.expect("written one", LOCK_TIMEOUT)
         name = ""
-        if batch is not None:
-            name = str(self.folder / str(self.sent))
-            Path(name).write_bytes(pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
-            self.sent += 1
         try:
+            if batch is not None:
+                name = str(self.folder / str(self.sent))
+                Path(name).write_bytes(pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
+                self.sent += 1
             self.names.send(name)
-        except (BrokenPipeError, ConnectionResetError):  # the child stopped: say why
+        except OSError:  # the child stopped (and removed its folder): say why
             self.expect("written", 5.0)
             raise BackendError("the index writer stopped early") from None
+        self.ended = batch is None
 
     def expect(self, what: str, timeout: float):
         """The child's next reply, which must be ``what`` (or a report of a batch written,
@@ -123,8 +138,13 @@ class _Child:
             self.done = self.value
         return kind
 
-    def close(self) -> None:
-        self.names.close()  # without the end mark: the child rolls back if still writing
+    def close(self, failed: bool) -> None:
+        """Let the child end. Failed before the end mark, the closed pipe makes it roll back;
+        failed after it (waiting for the commit), it is killed: SQLite then keeps either the
+        old index or, if the commit was made, the whole new one."""
+        if failed and self.ended:
+            self.process.kill()
+        self.names.close()
         try:
             self.process.wait(FINISH_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -137,6 +157,7 @@ class _Child:
 def rebuild_beside(path: Path, docs: Iterable[Document]) -> int:
     """Replace the index at ``path`` by these documents, written by a child process."""
     child = _Child(path)
+    failed = True
     try:
         # Batches hold no cycles: without the pause, the collections their objects set off
         # walk every object of the caller (its documents) again and again.
@@ -148,14 +169,23 @@ def rebuild_beside(path: Path, docs: Iterable[Document]) -> int:
                     batch = finish(batch)
                 child.send(batch)
             child.send(None)
-            return child.expect("written", FINISH_TIMEOUT)
+            written = child.expect("written", FINISH_TIMEOUT)
+            failed = False
+            return written
     finally:
-        child.close()
+        child.close(failed)
 
 
-def _write(path: str, names: Connection, replies: Connection) -> None:
+def _pipe(fds: list[int]) -> tuple[int, int]:
+    read, write = os.pipe()
+    fds += [read, write]
+    return read, write
+
+
+def _write(path: str, folder: str, names: Connection, replies: Connection) -> None:
     """The child: fill the index from the batches named until the end mark (an empty name),
-    then move the log into the file; reply how many documents it wrote, or why it failed."""
+    then move the log into the file; reply how many documents it wrote, or why it failed.
+    It removes the batches' folder as it ends (the caller may have been killed)."""
     try:
         backend = SqliteBackend(path)
         conn = backend._conn()
@@ -165,8 +195,12 @@ def _write(path: str, names: Connection, replies: Connection) -> None:
         # ends with the write): a third less time a document than with the default 2 MB.
         conn.execute("PRAGMA cache_size=-65536")
         with collector_paused(), backend._write() as conn:
+            replies.send(("locked", None))
             written = fill(conn, _received(names, replies))
-        backend.checkpoint()
+        try:
+            backend.checkpoint()
+        except sqlite3.Error:  # committed all the same; the next checkpoint moves the log
+            pass
         backend.close()
         replies.send(("written", written))
     except BaseException as error:  # noqa: BLE001 - everything goes back to the caller
@@ -174,12 +208,13 @@ def _write(path: str, names: Connection, replies: Connection) -> None:
             replies.send(("failed", "".join(traceback.format_exception_only(error)).strip()))
         except OSError:  # the caller is gone
             pass
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _received(names: Connection, replies: Connection) -> Iterator[Batch]:
     """The batches as they come (analysed here when sent gathered), reporting each one
     written. A pipe closed before the end mark raises EOFError: the write rolls back."""
-    replies.send(("locked", None))  # fill() has the lock and has emptied the tables
     for done, name in enumerate(iter(names.recv, ""), start=1):
         batch = pickle.loads(Path(name).read_bytes())
         os.unlink(name)
@@ -188,5 +223,5 @@ def _received(names: Connection, replies: Connection) -> Iterator[Batch]:
 
 
 if __name__ == "__main__":
-    _write(sys.argv[1], Connection(int(sys.argv[2]), writable=False),
-           Connection(int(sys.argv[3]), readable=False))
+    _write(sys.argv[1], sys.argv[2], Connection(int(sys.argv[3]), writable=False),
+           Connection(int(sys.argv[4]), readable=False))

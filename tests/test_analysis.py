@@ -124,3 +124,14 @@ def test_many_texts_at_once_match_one_at_a_time_on_random_texts(monkeypatch):
         texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
                  for _ in range(rng.randint(0, 8))]
         assert _tokens_of_many(texts) == [tokens(t) for t in texts], texts
+
+
+def test_many_texts_keep_the_memory_of_words_bounded(monkeypatch):
+    """Codes and numbers make a corpus's words grow without end: the batch analysis empties
+    its memories past the limit, as ``tokens`` does."""
+    monkeypatch.setattr(analysis, "_WORD_TERMS_MAX", 1000)
+    for batch in range(20):
+        texts = [f"code {batch}-{i} ref {batch}x{i}" for i in range(300)]
+        analysis.many_tokens(texts)
+        assert len(analysis._WORD_TERMS) <= 1000 + 1200 and len(analysis._RUN_TERMS) <= 1000 + 1200
+    assert _tokens_of_many(texts) == [tokens(t) for t in texts]

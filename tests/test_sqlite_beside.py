@@ -4,6 +4,7 @@ a failure on either side leaves the served index as it was."""
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -122,3 +123,38 @@ def test_with_one_core_a_large_rebuild_stays_in_process(tmp_path, small_batches,
     backend = SqliteBackend(tmp_path / "i.db")
     assert backend.rebuild(docs) == len(docs) - 1
     assert backend.counts() == {"notification": len(docs) - 1}
+
+
+def test_a_writer_that_cannot_start_leaves_the_rebuild_to_this_process(tmp_path, small_batches,
+                                                                        monkeypatch):
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    leftovers, fds = _leftovers(), len(os.listdir("/proc/self/fd"))
+    docs = _docs()
+    backend = SqliteBackend(tmp_path / "i.db")
+    assert backend.rebuild(docs) == len(docs) - 1
+    assert backend.counts() == {"notification": len(docs) - 1}
+    assert _leftovers() == leftovers and len(os.listdir("/proc/self/fd")) <= fds + 1
+
+
+def test_a_caller_failing_after_the_last_batch_gets_the_old_index_or_the_whole_new_one(
+        tmp_path, small_batches, monkeypatch):
+    docs = _docs()
+    backend = SqliteBackend(tmp_path / "i.db")
+    backend.rebuild(docs[:50])
+    before = _served(backend, docs[:50])
+    expect, children = sqlite_beside._Child.expect, []
+
+    def interrupted(self, what, timeout):
+        children.append(self.process)
+        if what == "written":
+            raise KeyboardInterrupt
+        return expect(self, what, timeout)
+
+    monkeypatch.setattr(sqlite_beside._Child, "expect", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        backend.rebuild(docs)
+    assert children[-1].returncode is not None  # the writer does not go on alone
+    if backend.counts() == {"notification": 50}:
+        assert _served(backend, docs[:50]) == before
+    else:
+        assert backend.counts() == {"notification": len(docs) - 1}
