@@ -111,8 +111,7 @@ def tokens(text: str) -> list[str]:
 
 def _folded_tokens(folded: str) -> list[str]:
     if folded.isascii():
-        if len(_WORD_TERMS) > _WORD_TERMS_MAX:
-            _WORD_TERMS.clear()
+        _bound(_WORD_TERMS)
         return list(map(_WORD_TERMS.__getitem__, _ASCII_TOKEN.findall(folded)))
     if not _CJK_RUN.search(folded):
         return [term(t) for t in TOKEN.findall(folded)]
@@ -151,6 +150,12 @@ class _RunTerms(dict):
 _RUN_TERMS = _RunTerms()
 
 
+def _bound(memory: dict) -> None:
+    """Empty a memory of words grown too large (codes and numbers make it grow without end)."""
+    if len(memory) > _WORD_TERMS_MAX:
+        memory.clear()
+
+
 def many_tokens(texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
     """``tokens`` of many texts at once, for an index write: the distinct terms, every text's
     terms as int32 indexes into them (one text after the other), and how many each text has.
@@ -177,10 +182,8 @@ def many_tokens(texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
         joined = b"\0".join(t.replace("\0", " ").encode("ascii") for t in texts)
     # NUL stays a run of its own: spaces around it after the translation.
     runs = joined.replace(_SEPARATOR, b" \0 ").translate(_RUN_BYTES).split()
-    if len(_RUN_TERMS) > _WORD_TERMS_MAX:
-        _RUN_TERMS.clear()
-    if len(_WORD_TERMS) > _WORD_TERMS_MAX:  # both memories grow with a corpus's codes
-        _WORD_TERMS.clear()
+    _bound(_RUN_TERMS)
+    _bound(_WORD_TERMS)
     found = Numbering({_SEPARATOR: 0})
     at = np.fromiter(map(found.__getitem__, runs), np.intp, len(runs))
     each = [_RUN_TERMS[run] for run in found]

@@ -117,8 +117,9 @@ class _Child:
                         f"the index writer stopped (exit code {self.process.returncode})")
                 if time.monotonic() > deadline:
                     raise BackendError(f"the index writer did not answer within {timeout:.0f} s")
-            if self._take() == what:
-                return self.value
+            kind, value = self._take()
+            if kind == what:
+                return value
 
     def waiting(self) -> int:
         """How many batches wait for the child (the one it writes included)."""
@@ -126,17 +127,17 @@ class _Child:
             self._take()
         return self.sent - self.done
 
-    def _take(self) -> str:
+    def _take(self) -> tuple[str, object]:
         try:
-            kind, self.value = self.replies.recv()
+            kind, value = self.replies.recv()
         except EOFError:
             raise BackendError("the index writer stopped "
                                f"(exit code {self.process.wait()})") from None
         if kind == "failed":
-            raise BackendError(f"the index writer failed: {self.value}")
+            raise BackendError(f"the index writer failed: {value}")
         if kind == "written one":
-            self.done = self.value
-        return kind
+            self.done = value
+        return kind, value
 
     def close(self, failed: bool) -> None:
         """Let the child end. Failed before the end mark, the closed pipe makes it roll back;
