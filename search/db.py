@@ -23,6 +23,8 @@ from pathlib import Path
 
 import psycopg
 
+from search import sqlite_file
+
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
@@ -64,7 +66,7 @@ class Db:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = _connect_postgres(self.location) if self.postgres else \
-                _connect_sqlite(self.location)
+                sqlite_file.connect(self.location)
             self._local.conn = conn
         return conn
 
@@ -122,21 +124,6 @@ class Db:
     def _sql(self, sql: str) -> str:
         # Our SQL holds no literal "?" or "%"; psycopg's placeholder is %s.
         return sql.replace("?", "%s") if self.postgres else sql
-
-
-# The page size a new SQLite file gets (whichever of the store and the index makes it): rows
-# of 1-2 KB fill 16 KB pages better than 4 KB ones (7 % fewer bytes in the index) and a large
-# write moves a quarter of the pages. A file keeps the size it was made with (WAL forbids a
-# change), so it applies to files made from this release on.
-PAGE_SIZE = 16384
-
-
-def _connect_sqlite(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=60, isolation_level=None)
-    conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before WAL: a new file only
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    return conn
 
 
 def _connect_postgres(url: str) -> psycopg.Connection:

@@ -30,11 +30,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from search import jsonio
+from search import jsonio, sqlite_file
 from search.analysis import many_tokens
 from search.backend import BackendError, SearchBackend, add_highlights
 from search.columns import FIELD_BITS, Columns, collector_paused, date_number
-from search.db import PAGE_SIZE
 from search.documents import text_of
 from search.fields import DATE_FIELDS, KEYWORD_FIELDS, MAPPING_VERSION, TEXT_FIELDS, Document
 from search.query import Hit, Range, SearchRequest, SearchResult, Term, parse_text
@@ -233,10 +232,7 @@ class SqliteBackend(SearchBackend):
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before WAL: a new file only
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn = sqlite_file.connect(self.path)
             # A checkpointed write-ahead log is cut back to this, not kept at its largest.
             conn.execute("PRAGMA journal_size_limit=67108864")
             self._local.conn = conn
@@ -491,7 +487,7 @@ class _Codes(_Numbering):
         return number << FIELD_BITS | field
 
     def write(self, added: list[tuple[str, int]]) -> None:
-        self.conn.executemany("INSERT INTO idx_values VALUES (?, ?, ?)",
+        self.conn.executemany("INSERT INTO idx_values (code, field, value) VALUES (?, ?, ?)",
                               ((code, KEYWORD_FIELDS[ord(key[0])], key[1:])
                                for key, code in added))
 
