@@ -20,11 +20,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from array import array
 from collections.abc import Iterable, Iterator, Sized
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
-from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
 
@@ -149,12 +149,19 @@ def gather(docs: Iterable[Document]) -> Gathered:
     docs = list({doc.id: doc for doc in docs}.values())
     marks, kw, kw_ends = _keyword_marks(docs)
     return Gathered([d.id for d in docs], [d.kind for d in docs], [d.title_sort for d in docs],
-                    [jsonio.dumps(list(d.record)) for d in docs],
+                    [_shape(tuple(d.record)) for d in docs],
                     [jsonio.dumps(list(d.record.values())) for d in docs],
                     [doc.text.get(name, "") for doc in docs for name in _TEXT],
                     [date_number(doc.dates.get(name)) or 0 for doc in docs
                      for name in DATE_FIELDS],
                     marks, kw, kw_ends)
+
+
+@lru_cache(maxsize=1024)
+def _shape(keys: tuple[str, ...]) -> str:
+    """A record's keys as JSON: a few shapes for many records, each made once (and one string
+    each, which a pickled batch then holds once)."""
+    return jsonio.dumps(keys)
 
 
 def finish(batch: Gathered) -> Batch:
@@ -173,34 +180,27 @@ def finish(batch: Gathered) -> Batch:
 
 def _keyword_marks(docs: list[Document]) -> tuple[list[str], bytes, list[int]]:
     """The batch's distinct keyword marks, and each document's (distinct) as int32 indexes
-    into them (one document after the other) and where each document's marks end. Read
-    field by field, each a pass over the batch at C speed."""
-    unknown = set().union(*(doc.keywords.keys() for doc in docs)) - _FIELD_MARK.keys()
-    if unknown:  # fails loudly here, where it is written
-        raise KeyError(f"unknown keyword fields: {sorted(unknown)}")
-    n = len(docs)
+    into them (one document after the other) and where each document's marks end. A
+    document's marks are in the order of its keywords (readers select them by field)."""
     marks: list[str] = []
+    fields = {name: _FieldMarks(mark, marks) for name, mark in _FIELD_MARK.items()}
+    kinds = fields.pop("kind")  # the document's kind, not a keyword it was given
     found: list[int] = []
-    counts = []
-    for name, mark in _FIELD_MARK.items():
-        column = ([(doc.kind,) for doc in docs] if name == "kind"
-                  else [doc.keywords.get(name) or () for doc in docs])
-        sizes = np.fromiter(map(len, column), np.int64, n)
-        if sizes.max(initial=0) > 1:  # a value given twice to one document is held once
-            column = [v if len(v) < 2 else dict.fromkeys(v) for v in column]
-            sizes = np.fromiter(map(len, column), np.int64, n)
-        counts.append(sizes)
-        found.extend(map(_FieldMarks(mark, marks).__getitem__, chain.from_iterable(column)))
-    # Field by field → document by document: a value's place is where its document starts,
-    # plus the values of the document's earlier fields, plus its rank in its own field.
-    sizes = np.stack(counts)  # fields × documents
-    per_doc = sizes.sum(axis=0)
-    earlier = np.cumsum(sizes, axis=0) - sizes + (np.cumsum(per_doc) - per_doc)
-    flat = sizes.ravel()
-    place = np.repeat(earlier.ravel() - (np.cumsum(flat) - flat), flat) + np.arange(len(found))
-    out = np.empty(len(found), np.int32)
-    out[place] = found
-    return marks, out.tobytes(), np.cumsum(per_doc).tolist()
+    add, extend, ends = found.append, found.extend, []
+    try:
+        for doc in docs:
+            add(kinds[doc.kind])
+            for name, values in doc.keywords.items():
+                if not values or name == "kind":
+                    continue
+                if len(values) == 1:  # most are
+                    add(fields[name][values[0]])
+                else:  # a value given twice to one document is held once
+                    extend(map(fields[name].__getitem__, dict.fromkeys(values)))
+            ends.append(len(found))
+    except KeyError as error:  # fails loudly here, where it is written
+        raise KeyError(f"unknown keyword field: {error.args[0]}") from None
+    return marks, array("i", found).tobytes(), ends
 
 
 class SqliteBackend(SearchBackend):
@@ -322,7 +322,7 @@ class SqliteBackend(SearchBackend):
             from search.sqlite_beside import ChildUnavailable, rebuild_beside
 
             try:
-                return rebuild_beside(self.path, docs)
+                return rebuild_beside(self.path, docs, size)
             except ChildUnavailable:  # nothing read yet: written here instead
                 pass
         with collector_paused(), self._write() as conn:  # as rebuild_beside does, for the same

@@ -98,7 +98,8 @@ class _Child:
         try:
             if batch is not None:
                 name = str(self.folder / str(self.sent))
-                Path(name).write_bytes(pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
+                with open(name, "wb") as file:  # in frames: no buffer the size of the batch
+                    pickle.dump(batch, file, pickle.HIGHEST_PROTOCOL)
                 self.sent += 1
             self.names.send(name)
         except OSError:  # the child stopped (and removed its folder): say why
@@ -155,8 +156,10 @@ class _Child:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def rebuild_beside(path: Path, docs: Iterable[Document]) -> int:
-    """Replace the index at ``path`` by these documents, written by a child process."""
+def rebuild_beside(path: Path, docs: Iterable[Document], size: int | None = None) -> int:
+    """Replace the index at ``path`` by these documents (``size`` of them, if known), written
+    by a child process."""
+    last = -1 if size is None else (size - 1) // BATCH  # the number of the last batch
     child = _Child(path)
     failed = True
     try:
@@ -164,9 +167,11 @@ def rebuild_beside(path: Path, docs: Iterable[Document]) -> int:
         # walk every object of the caller (its documents) again and again.
         with collector_paused():
             child.expect("locked", LOCK_TIMEOUT)
-            for chunk in chunked(docs, BATCH):
+            for number, chunk in enumerate(chunked(docs, BATCH)):
                 batch: Batch | Gathered = gather(chunk)
-                if child.waiting() >= KEEP_BUSY:  # else the child analyses it
+                # Else the child analyses it; the last ones here, as the child will have the
+                # others waiting to write by then.
+                if child.waiting() >= KEEP_BUSY or last - number < AHEAD:
                     batch = finish(batch)
                 child.send(batch)
             child.send(None)
@@ -217,7 +222,8 @@ def _received(names: Connection, replies: Connection) -> Iterator[Batch]:
     """The batches as they come (analysed here when sent gathered), reporting each one
     written. A pipe closed before the end mark raises EOFError: the write rolls back."""
     for done, name in enumerate(iter(names.recv, ""), start=1):
-        batch = pickle.loads(Path(name).read_bytes())
+        with open(name, "rb") as file:
+            batch = pickle.load(file)
         os.unlink(name)
         yield batch if isinstance(batch, Batch) else finish(batch)
         replies.send(("written one", done))
