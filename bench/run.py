@@ -135,7 +135,9 @@ def measure(backend: SearchBackend, prefix: str, docs: list, doc_seconds: float,
 
 
 def _disk_bytes(path: Path) -> int:
-    """The index file and its write-ahead log, as they are on disk after the write."""
+    """The index file and its write-ahead log, as they are on disk after the write (the file
+    the path links to, after a rebuild)."""
+    path = path.resolve()
     return sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists())
 
 

@@ -83,4 +83,4 @@ def open_backend(settings: Settings) -> SearchBackend:
         return ElasticsearchBackend.from_settings(settings)
     from search.sqlite_backend import SqliteBackend
 
-    return SqliteBackend(settings.db_path)
+    return SqliteBackend(settings.index_path)

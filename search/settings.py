@@ -21,7 +21,7 @@ def _env(name: str, default: str) -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    # SQLite file holding the record store and the embedded search index.
+    # SQLite file holding the record store (and, beside it, the embedded search index's).
     db_path: Path = field(
         default_factory=lambda: Path(_env("MARKETPASS_DB", str(DEFAULT_DB)))
     )
@@ -129,12 +129,23 @@ class Settings:
         default_factory=lambda: int(_env("MARKETPASS_SUBSCRIBE_PER_ADDRESS", "5")))
 
     @property
+    def index_path(self) -> Path:
+        return index_path(self.db_path)
+
+    @property
     def store_location(self) -> str | Path:
         """Where the record store is: the PostgreSQL URL when set, else the SQLite file."""
         return self.database_url or self.db_path
 
     def today_date(self) -> date:
         return date.fromisoformat(self.today) if self.today else date.today()
+
+
+def index_path(db_path: Path) -> Path:
+    """The embedded search index of the SQLite file ``db_path``: a file of its own beside it
+    (``x.db`` → ``x.index.db``), which a rebuild replaces by a new one instead of writing
+    every page twice through the shared file's log."""
+    return db_path.with_name(f"{db_path.stem}.index{db_path.suffix}")
 
 
 def load() -> Settings:

@@ -18,6 +18,7 @@ the commit.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import threading
 from array import array
@@ -230,30 +231,131 @@ class SqliteBackend(SearchBackend):
     # --- connections -------------------------------------------------------------------------
 
     def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
+        """This thread's connection to the file the index is in now (opened anew when a
+        rebuild moved the index to a new file, between transactions)."""
+        local = self._local
+        conn = getattr(local, "conn", None)
+        if conn is not None and not conn.in_transaction and local.file != self.file():
+            conn.close()
+            conn = None
         if conn is None:
-            conn = sqlite_file.connect(self.path)
+            conn, local.file = self._open()
             # A checkpointed write-ahead log is cut back to this, not kept at its largest.
             conn.execute("PRAGMA journal_size_limit=67108864")
-            self._local.conn = conn
+            local.conn = conn
         return conn
+
+    def file(self) -> Path:
+        """The file the index is in: the one its path links to (each rebuild writes a new
+        file and links the path to it), or the path itself (none rebuilt yet)."""
+        try:
+            return self.path.parent / os.readlink(self.path)
+        except OSError:  # not a link (or nothing there yet)
+            return self.path
+
+    def _open(self) -> tuple[sqlite3.Connection, Path]:
+        for _ in range(10):
+            file = self.file()
+            try:  # the path itself may be made; a linked file only opened, never made again
+                return sqlite_file.connect(file, create=file == self.path), file
+            except sqlite3.OperationalError:
+                if file.exists():
+                    raise
+                # removed by a rebuild between reading the link and opening: read it again
+        raise BackendError(f"SQLite index {self.path}: its file keeps being replaced")
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _committed(self._locked()) as conn:
             yield conn
-            _trim_gone(conn)
-            _mark_logged(conn)
-            conn.execute(
-                "INSERT INTO idx_meta VALUES ('generation', '1') ON CONFLICT(key) "
-                "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-            )
-            conn.execute("COMMIT")
-        except BaseException:
+
+    def _locked(self) -> sqlite3.Connection:
+        """This thread's connection in a write transaction on the file the index is in. A
+        write that waited for the lock while a rebuild replaced the file begins again on the
+        new one (the rebuild lets the old file's lock go only once the path links there)."""
+        while True:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            if self._local.file == self.file():
+                return conn
             conn.execute("ROLLBACK")
+
+    @contextmanager
+    def _rebuilding(self) -> Iterator[sqlite3.Connection]:
+        """Where a rebuild writes its tables, the index's write lock held from the start (no
+        write slips between the caller's read of the record store and the new index). An
+        index with its file to itself is replaced by a new file (``_replacing``); one sharing
+        its file with the record store gets new tables in it, in one transaction."""
+        old = self._locked()
+        if _shares_file(old):
+            with _committed(old) as conn:
+                yield conn
+            self.checkpoint()  # the whole index went through the log: into the file now
+        else:
+            with self._replacing(old) as conn:
+                yield conn
+
+    @contextmanager
+    def _replacing(self, old: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        """A connection to a new, empty file that becomes the index when the block ends
+        without error. Its pages are written once (no log: ``connect_new``) and readers keep
+        the old file meanwhile; they move to the new one at their next transaction, and the
+        old one is removed (its readers keep it open until then). ``old`` holds the old
+        file's write lock until the switch; writes that waited for it then go to the new
+        file. On error the new file is removed: the index stays as it was."""
+        old_file, switched = self._local.file, False
+        try:
+            generation = int(_meta(old, "generation") or 0)
+            last_rowid = max(int(_meta(old, "last_rowid") or 0), old.execute(
+                "SELECT COALESCE(MAX(rowid), 0) FROM idx_cols").fetchone()[0])
+            _remove(self._files(), keep=old_file)  # what killed rebuilds left
+            file = self.path.with_name(f"{self.path.name}.{generation + 1}")
+            conn = sqlite_file.connect_new(file)
+            try:
+                # The numbering's and the ids' indexes kept in memory while they grow: a third
+                # less time a document than with the default 2 MB.
+                conn.execute("PRAGMA cache_size=-65536")
+                conn.execute("BEGIN")
+                _create_tables(conn)
+                conn.executemany("INSERT INTO idx_meta VALUES (?, ?)", [
+                    ("schema_version", SCHEMA_VERSION), ("generation", str(generation)),
+                    ("last_rowid", str(last_rowid))])
+                yield conn
+                _written(conn)
+                conn.execute("COMMIT")
+                conn.execute("PRAGMA journal_mode=WAL")  # as every reader and writer opens it
+            finally:
+                conn.close()
+            sqlite_file.sync(file)
+            self._link(file)
+            switched = True
+        except BaseException:
+            if not switched:
+                _remove(self._files(), keep=old_file)
             raise
+        finally:
+            old.execute("ROLLBACK")
+        self.close()
+        # The old file (a link renamed over the path removed the path's own file already).
+        _remove([*_companions(old_file), *([old_file] if old_file != self.path else [])],
+                keep=file)
+
+    def _files(self) -> list[Path]:
+        """The index's files of this and earlier rebuilds (with their logs)."""
+        pattern = re.compile(re.escape(self.path.name) + r"\.\d+(-wal|-shm|-journal)?")
+        return [p for p in self.path.parent.iterdir() if pattern.fullmatch(p.name)]
+
+    def _link(self, file: Path) -> None:
+        """Point the path at ``file`` in one step: a link renamed over the old name. Raises
+        only before the switch."""
+        link = self.path.with_name(f"{self.path.name}.link")
+        link.unlink(missing_ok=True)
+        link.symlink_to(file.name)
+        link.replace(self.path)
+        try:
+            sqlite_file.sync(self.path.parent)  # the new name made durable
+        except OSError:  # switched all the same
+            pass
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -313,9 +415,10 @@ class SqliteBackend(SearchBackend):
         return removed
 
     def rebuild(self, docs: Iterable[Document], size: int | None = None) -> int:
-        """Fill fresh tables; readers keep the old ones until the commit. A large rebuild (its
-        ``size`` given, or ``docs`` a sized collection) is written by a second process while
-        this one prepares the batches (``search.sqlite_beside``), given a second core."""
+        """Write these documents to a new file that then replaces the index; readers keep the
+        old one until the switch. A large rebuild (its ``size`` given, or ``docs`` a sized
+        collection) is written by a second process while this one prepares the batches
+        (``search.sqlite_beside``), given a second core."""
         if size is None and isinstance(docs, Sized):
             size = len(docs)
         if size is not None and size >= BESIDE_FROM and _cores() > 1:
@@ -325,10 +428,8 @@ class SqliteBackend(SearchBackend):
                 return rebuild_beside(self.path, docs, size)
             except ChildUnavailable:  # nothing read yet: written here instead
                 pass
-        with collector_paused(), self._write() as conn:  # as rebuild_beside does, for the same
-            written = fill(conn, map(prepare, chunked(docs, BATCH)))
-        self.checkpoint()
-        return written
+        with collector_paused(), self._rebuilding() as conn:  # as rebuild_beside does
+            return fill(conn, map(prepare, chunked(docs, BATCH)))
 
     def checkpoint(self) -> None:
         """After a rebuild the whole index went through the log: move it into the file now
@@ -676,6 +777,45 @@ def _trim_gone(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM idx_gone WHERE generation <= ?", (cut,))
     conn.execute("UPDATE idx_meta SET value = ? WHERE key = 'gone_since' "
                  "AND CAST(value AS INTEGER) < ?", (str(cut), cut))
+
+
+@contextmanager
+def _committed(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A write transaction's end: committed as a new generation, or rolled back on error."""
+    try:
+        yield conn
+        _written(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _shares_file(conn: sqlite3.Connection) -> bool:
+    """Whether the index's file holds other tables than its own (the record store's)."""
+    return conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'idx\\_%' "
+        "ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' LIMIT 1").fetchone() is not None
+
+
+def _written(conn: sqlite3.Connection) -> None:
+    """What every write does before its commit: a new generation, its deletions logged."""
+    _trim_gone(conn)
+    _mark_logged(conn)
+    conn.execute("INSERT INTO idx_meta VALUES ('generation', '1') ON CONFLICT(key) "
+                 "DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+
+
+def _companions(file: Path) -> list[Path]:
+    """The files SQLite keeps beside a database file."""
+    return [file.with_name(file.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
+
+
+def _remove(files: Iterable[Path], keep: Path) -> None:
+    kept = {keep, *_companions(keep)}
+    for file in files:
+        if file not in kept:
+            file.unlink(missing_ok=True)
 
 
 def _create_tables(conn: sqlite3.Connection) -> None:

@@ -9,10 +9,10 @@ analysed yet), whichever keeps the two processes equally busy: the child reports
 written, and is given the analysis of the next while it has little waiting.
 
 The child takes the index's write lock before the first document is read, as a rebuild in
-process does (a crawl's write cannot slip between the read of the store and the new tables).
-If the caller fails half-way, the child's pipe closes without the end mark and the child rolls
-back; if the child fails, its error is raised here. Either way the served index stays as it
-was.
+process does (a crawl's write cannot slip between the read of the store and the new file).
+If the caller fails half-way, the child's pipe closes without the end mark and the child
+removes its new file; if the child fails, its error is raised here. Either way the served
+index stays as it was.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -44,8 +43,8 @@ from search.sqlite_backend import (
     gather,
 )
 
-# How long the child may take to report after the last batch: the commit and the checkpoint
-# of a million documents take ~30 s on a slow disk.
+# How long the child may take to report after the last batch: the commit and the sync of a
+# million documents take ~30 s on a slow disk.
 FINISH_TIMEOUT = 600.0
 # How long the child may wait for the write lock (its connection's timeout is 60 s).
 LOCK_TIMEOUT = 90.0
@@ -141,9 +140,10 @@ class _Child:
         return kind, value
 
     def close(self, failed: bool) -> None:
-        """Let the child end. Failed before the end mark, the closed pipe makes it roll back;
-        failed after it (waiting for the commit), it is killed: SQLite then keeps either the
-        old index or, if the commit was made, the whole new one."""
+        """Let the child end. Failed before the end mark, the closed pipe makes it remove its
+        new file; failed after it (waiting for the switch), it is killed: the path then links
+        to either the old file or the whole new one (a file left half-written is removed by
+        the next rebuild)."""
         if failed and self.ended:
             self.process.kill()
         self.names.close()
@@ -189,24 +189,14 @@ def _pipe(fds: list[int]) -> tuple[int, int]:
 
 
 def _write(path: str, folder: str, names: Connection, replies: Connection) -> None:
-    """The child: fill the index from the batches named until the end mark (an empty name),
-    then move the log into the file; reply how many documents it wrote, or why it failed.
+    """The child: fill a new index file from the batches named until the end mark (an empty
+    name), then switch the index to it; reply how many documents it wrote, or why it failed.
     It removes the batches' folder as it ends (the caller may have been killed)."""
     try:
         backend = SqliteBackend(path)
-        conn = backend._conn()
-        # The log is moved into the file once, after the commit, not also inside it.
-        conn.execute("PRAGMA wal_autocheckpoint=0")
-        # The numbering's and the ids' indexes kept in memory while they grow (this process
-        # ends with the write): a third less time a document than with the default 2 MB.
-        conn.execute("PRAGMA cache_size=-65536")
-        with collector_paused(), backend._write() as conn:
+        with collector_paused(), backend._rebuilding() as conn:
             replies.send(("locked", None))
             written = fill(conn, _received(names, replies))
-        try:
-            backend.checkpoint()
-        except sqlite3.Error:  # committed all the same; the next checkpoint moves the log
-            pass
         backend.close()
         replies.send(("written", written))
     except BaseException as error:  # noqa: BLE001 - everything goes back to the caller

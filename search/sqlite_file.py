@@ -4,6 +4,7 @@ driver, a third of its start)."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -14,10 +15,32 @@ from pathlib import Path
 PAGE_SIZE = 16384
 
 
-def connect(path: Path | str) -> sqlite3.Connection:
-    """A connection in autocommit, the file in WAL mode (readers never wait for a writer)."""
-    conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+def connect(path: Path | str, create: bool = True) -> sqlite3.Connection:
+    """A connection in autocommit, the file in WAL mode (readers never wait for a writer).
+    Without ``create``, a file that does not exist is an error, not a new empty database."""
+    target = path if create else f"{Path(path).absolute().as_uri()}?mode=rw"
+    conn = sqlite3.connect(target, timeout=60, isolation_level=None, uri=not create)
     conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before WAL: a new file only
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     return conn
+
+
+def connect_new(path: Path) -> sqlite3.Connection:
+    """A connection to a new file written once from start to end and then made durable by
+    the caller (``sync``): no log, no sync of its own, so every page is written once. Until
+    then nothing reads it; a failed write leaves a file to delete, nothing to roll back."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
+    conn.execute("PRAGMA journal_mode=OFF")
+    conn.execute("PRAGMA synchronous=OFF")
+    return conn
+
+
+def sync(path: Path) -> None:
+    """Make a file's content (or a folder's names) durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

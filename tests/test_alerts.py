@@ -28,6 +28,7 @@ import pytest
 
 from search import delivery
 from search.alerts import AlertStore, Change, Matcher
+from search.settings import index_path
 from search.sqlite_backend import SqliteBackend
 from tests.conftest import STORES
 from webapp import alerts, create_app
@@ -175,7 +176,7 @@ class Site:
         # The store: the SQLite file, or the PostgreSQL database the environment names.
         self.location = self.env.get("MARKETPASS_DATABASE_URL") or self.db
         AlertStore(self.location).close()  # the site reads an existing database only
-        SqliteBackend(self.db).close()  # and an existing index (its own file beside PostgreSQL)
+        SqliteBackend(index_path(self.db)).close()  # and an existing index (its own file)
         self.app = create_app({"TESTING": True})
         self.client = self.app.test_client()
 

@@ -12,6 +12,7 @@ import pytest
 
 from crawlers.run import SPIDERS
 from search.query import SearchRequest
+from search.settings import index_path
 from search.sqlite_backend import SqliteBackend
 from search.store import RecordStore
 
@@ -85,7 +86,7 @@ def test_import_of_a_saved_list_keeps_good_records_and_skips_bad_ones(snapshot_d
     result = run(snapshot_db, "crawl", "wto_eping", "--from-file", str(export))
     assert result.returncode == 0, result.stderr
     # A running site sees the change without a restart: a fresh reader of the same file.
-    backend = SqliteBackend(snapshot_db)
+    backend = SqliteBackend(index_path(snapshot_db))
     hits = backend.search(SearchRequest(text="hydrogen buses")).hits
     assert [h.id for h in hits] == [good["documentSymbol"]]
     assert backend.count("notification") == recorded("notification")  # none added
@@ -177,7 +178,7 @@ def test_a_notification_form_complements_the_epings_record_and_survives_its_next
     again = RecordStore(db)
     assert again.get("G/TBT/N/SAU/1437")["agency"] == "Test agency for this test"
     assert again.last_crawls()[0]["stats"]["updated"] == 0
-    assert SqliteBackend(db).get("G/TBT/N/SAU/1437")["article"] == "2.9.2"
+    assert SqliteBackend(index_path(db)).get("G/TBT/N/SAU/1437")["article"] == "2.9.2"
 
 
 def test_a_body_listed_on_two_pages_is_one_record_citing_both(snapshot_db):

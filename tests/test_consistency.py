@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from crawlers.spiders.wto_eping import WtoEpingSpider
+from search.settings import index_path
+from search.sqlite_backend import SqliteBackend
 from search.store import RecordStore
 from tests.replay import replay
 from webapp import create_app
@@ -136,6 +138,7 @@ def test_a_crawl_killed_before_its_commit_leaves_no_residue(tmp_path):
 def test_an_empty_index_is_unhealthy(tmp_path, monkeypatch):
     db = tmp_path / "marketpass.db"
     RecordStore(db).close()
+    SqliteBackend(index_path(db)).close()
     client = _client(db, "", "marketpass", monkeypatch)
     health = client.get("/healthz")
     assert health.status_code == 503 and health.get_json()["problem"] == "empty index"
@@ -144,6 +147,7 @@ def test_an_empty_index_is_unhealthy(tmp_path, monkeypatch):
 def test_an_unreadable_database_is_a_clear_503(tmp_path, monkeypatch):
     db = tmp_path / "marketpass.db"
     db.write_bytes(b"this is not a database" * 100)
+    index_path(db).write_bytes(b"nor is this an index" * 100)
     client = _client(db, "", "marketpass", monkeypatch)
     assert client.get("/healthz").status_code == 503
     api = client.get("/api/v1/search?q=toys")

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from search.settings import index_path
 from search.sqlite_backend import SqliteBackend
 from search.store import RecordStore
 from tests.local_http import serve
@@ -88,11 +89,11 @@ def crawl(tmp_path):
 
 def test_a_misbehaving_source_loses_no_good_record(crawl):
     script, db, env = crawl
-    SqliteBackend(db)  # an empty index, served while the crawl runs
+    SqliteBackend(index_path(db))  # an empty index, served while the crawl runs
     seen_by_readers: set[int] = set()
     process = subprocess.Popen([sys.executable, "-m", "webapp.cli", "crawl", "wto_eping"],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    reader = SqliteBackend(db)
+    reader = SqliteBackend(index_path(db))
     while process.poll() is None:
         seen_by_readers.add(reader.count())
         time.sleep(0.05)
@@ -102,7 +103,7 @@ def test_a_misbehaving_source_loses_no_good_record(crawl):
     store = RecordStore(db)
     expected = {f"G/TBT/N/SAU/{9000 + n}" for n in (1, 2, 3, 4, 6, 7)}
     assert {r["id"] for r in store.records()} == expected
-    assert SqliteBackend(db).count() == len(expected)
+    assert SqliteBackend(index_path(db)).count() == len(expected)
     assert seen_by_readers <= {0, len(expected)}  # never a half-finished index
 
     log = store.last_crawls()[0]

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from search.settings import index_path
 from search.sqlite_backend import SqliteBackend
 from search.store import RecordStore
 from tests.local_http import serve
@@ -84,7 +85,7 @@ def test_a_failing_language_loses_only_itself(tmp_path, monkeypatch):
     assert len(records) == COUNT
     assert set(records["G/TBT/N/SAU/8001"]["translations"]) == {"fr"}
     monkeypatch.setenv("MARKETPASS_DB", str(db))
-    client = create_app({"TESTING": True, "BACKEND": SqliteBackend(db)}).test_client()
+    client = create_app({"TESTING": True, "BACKEND": SqliteBackend(index_path(db))}).test_client()
     french = client.get("/notifications/G/TBT/N/SAU/8001?lang=fr").get_data(as_text=True)
     assert "Sécurité des véhicules 1" in french
     spanish = client.get("/api/v1/notifications/G/TBT/N/SAU/8001?lang=es").get_json()

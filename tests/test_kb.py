@@ -22,6 +22,7 @@ from search.coverage import (
     verified_facts,
 )
 from search.markets import MARKETS
+from search.settings import index_path
 from search.sqlite_backend import SqliteBackend
 from search.store import RecordStore
 from webapp import create_app
@@ -45,7 +46,7 @@ def db(tmp_path_factory) -> Path:
 def client(db, monkeypatch):
     monkeypatch.setenv("MARKETPASS_DB", str(db))
     monkeypatch.delenv("MARKETPASS_DEFAULT_LOCALE", raising=False)
-    app = create_app({"TESTING": True, "BACKEND": SqliteBackend(db)})
+    app = create_app({"TESTING": True, "BACKEND": SqliteBackend(index_path(db))})
     return app.test_client()
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from search.documents import to_document
 from search.query import SearchRequest
+from search.settings import index_path
 from search.sqlite_backend import SqliteBackend
 from search.store import RecordStore
 from tests.conftest import doc, notification
@@ -41,7 +42,7 @@ def both(snapshot_db, es_url):
 
     es = ElasticsearchBackend(es_url, prefix=f"test-relevance-{uuid.uuid4().hex[:8]}")
     es.rebuild(to_document(r) for r in RecordStore(snapshot_db).records())
-    sqlite = SqliteBackend(snapshot_db)
+    sqlite = SqliteBackend(index_path(snapshot_db))
     yield sqlite, es
     sqlite.close()
     for index in es.client.indices.get(index=f"{es.alias}-*"):

@@ -47,8 +47,14 @@ def test_a_rebuild_written_beside_equals_one_written_in_process(tmp_path, small_
     backend = SqliteBackend(tmp_path / "beside.db")
     written = backend.rebuild(docs)  # a list: its size says "beside"
     assert (written, answers(backend, [d.id for d in docs[:20]])) == _in_process(tmp_path, docs)
-    assert not os.path.exists(tmp_path / "beside.db-wal") or \
-        os.path.getsize(tmp_path / "beside.db-wal") == 0  # the log moved into the file
+    # One file besides the path's link: the new one (and the logs a reader may open on it).
+    assert _files(tmp_path, "beside.db") == {backend.file().name}
+
+
+def _files(folder: Path, name: str) -> set[str]:
+    """The index's data files in the folder, its link and SQLite's own companions left out."""
+    return {p.name for p in folder.iterdir() if p.name.startswith(name + ".")
+            and not p.name.endswith(("-wal", "-shm"))}
 
 
 def _served(backend: SqliteBackend, docs) -> list:
@@ -84,6 +90,7 @@ def test_a_caller_failing_half_way_leaves_the_served_index(tmp_path, small_batch
         backend.rebuild(failing(), size=len(docs))
     assert _served(backend, docs[:50]) == before
     assert _leftovers() == leftovers
+    assert _files(tmp_path, "i.db") == {backend.file().name}  # the half-written file removed
     assert backend.rebuild(docs) == len(docs) - 1  # the write lock was let go
     assert backend.counts() == {"notification": len(docs) - 1}
 
@@ -108,6 +115,7 @@ def test_the_writers_failure_is_raised_and_the_served_index_kept(tmp_path, small
     with pytest.raises(BackendError, match="index writer failed: ValueError"):
         backend.rebuild(docs)
     assert _served(backend, docs[:50]) == before
+    assert _files(tmp_path, "i.db") == {backend.file().name}
 
 
 def test_a_store_rebuild_says_its_size_and_is_written_beside(tmp_path, small_batches,

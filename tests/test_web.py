@@ -13,6 +13,7 @@ from babel.messages.pofile import read_po
 
 from search.documents import to_document
 from search.records import load_record
+from search.settings import index_path
 from search.sqlite_backend import SqliteBackend
 from search.store import RecordStore
 from webapp import create_app
@@ -390,8 +391,10 @@ def test_backend_opens_lazily_from_settings(tmp_path, monkeypatch):
     health = app.test_client().get("/healthz")
     assert health.status_code == 503 and health.get_json()["status"] == "error"
     assert app.test_client().get("/api/v1/search?q=x").status_code == 503
-    assert not db.exists()
-    RecordStore(db).close()  # a crawl creates it
+    assert not db.exists() and not index_path(db).exists()
+    RecordStore(db).close()  # a crawl creates both
+    assert app.test_client().get("/healthz").status_code == 503
+    SqliteBackend(index_path(db)).close()
     assert app.test_client().get("/healthz").get_json()["problem"] == "empty index"
 
 

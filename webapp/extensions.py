@@ -31,10 +31,11 @@ class _State:
         if self._backend is None:
             with self._lock:
                 if self._backend is None:
-                    if not self.settings.search_url and not self.settings.db_path.exists():
-                        # Never create the database here: a deleted one would come back
-                        # empty and the site would answer "nothing found" everywhere.
-                        raise BackendError(f"no database at {self.settings.db_path}")
+                    index = self.settings.index_path
+                    if not self.settings.search_url and not index.exists():
+                        # Never create the index here: a deleted one would come back empty
+                        # and the site would answer "nothing found" everywhere.
+                        raise BackendError(f"no index at {index}")
                     self._backend = open_backend(self.settings)
         return self._backend
 
