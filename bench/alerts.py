@@ -32,6 +32,7 @@ from bench.corpus import SEED, records
 from bench.run import RESULTS, merge_results
 from search.alerts import AlertStore
 from search.indexing import rebuild
+from search.settings import index_path
 from search.sqlite_backend import SqliteBackend
 
 TODAY = "2026-11-26"  # the corpus' last day, so "open for comment" finds the new ones
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         found = searches(recs[: args.older], args.subscriptions, rng)
         subscribe(store, found, rng)
         commit(store, recs[args.older :])
-        backend = SqliteBackend(db)
+        backend = SqliteBackend(index_path(db))
         rebuild(store, backend)
         figures = measure(store, backend, found)
         backend.close()

@@ -36,6 +36,7 @@ from bench.corpus import SEED, ZH_WORDS, records
 from bench.match import knowledge, questions
 from bench.run import RESULTS, merge_results
 from search.documents import to_document
+from search.settings import index_path
 from search.sqlite_backend import SqliteBackend
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
              + urlencode({"q": heavy_query(rng)}) for i in range(200)]
     with tempfile.TemporaryDirectory(prefix="marketpass-load-") as tmp:
         db = Path(tmp) / "marketpass.db"
-        backend = SqliteBackend(db)
+        backend = SqliteBackend(index_path(db))
         backend.rebuild(to_document(r) for r in [*notes, *kb])
         backend.close()
         port = _free_port()

@@ -43,6 +43,7 @@ from bench.corpus import SEED, records
 from bench.load import _free_port, drive, ready, start_gunicorn
 from bench.run import make_queries, merge_results
 from search.documents import to_document
+from search.settings import index_path
 from search.sqlite_backend import SqliteBackend
 
 CONCURRENCY = 8
@@ -71,7 +72,7 @@ def peer_ingest(path: Path, recs: list[dict]) -> float:
 
 def own_ingest(path: Path, recs: list[dict]) -> float:
     start = time.perf_counter()
-    backend = SqliteBackend(path)
+    backend = SqliteBackend(index_path(path))
     backend.rebuild((to_document(r) for r in recs), size=len(recs))  # as `index rebuild` says it
     backend.close()
     return time.perf_counter() - start

@@ -41,6 +41,7 @@ from search.documents import to_document
 from search.fields import Document
 from search.query import SearchRequest
 from search.records import content_hash, load_record
+from search.settings import index_path
 from search.sqlite_backend import SqliteBackend
 
 SAMPLE_EVERY = 20  # records kept for the query words and the write (the rest stream through)
@@ -90,7 +91,7 @@ def a_write(db: Path, kept: list[dict]) -> None:
     for record in kept[:10]:
         new = {**record, "title": record["title"] + " (revised)"}
         changed.append(to_document({**new, "content_hash": content_hash(new)}))
-    writer = SqliteBackend(db)
+    writer = SqliteBackend(index_path(db))
     try:
         writer.upsert(changed)
     finally:
@@ -101,8 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__)
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=250)
-    parser.add_argument("--db", type=Path, help="keep the index in this file; a file already "
-                        "there (from an earlier run of the same size) is used as it is")
+    parser.add_argument("--db", type=Path, help="keep the index beside this file (its .index "
+                        "sibling); one already there (from an earlier run of the same size) "
+                        "is used as it is")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="marketpass-scale-") as tmp:
         db = args.db or Path(tmp) / "marketpass.db"
@@ -118,26 +120,27 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build(db: Path, n: int) -> list[dict]:
-    """The index at ``db`` (built unless there); the sampled records either way."""
+    """The index of ``db`` (``index_path``: built unless there); the sampled records either
+    way."""
     kept: list[dict] = []
-    if db.exists():
+    if index_path(db).exists():
         for i, data in enumerate(raw_records(n, SEED)):
             if i % SAMPLE_EVERY == 0:
                 kept.append(load_record("notification", data))
         return kept
-    backend = SqliteBackend(db)
+    backend = SqliteBackend(index_path(db))
     start = time.perf_counter()
     kb = knowledge()
     backend.rebuild(chain(streamed(n, kept), map(to_document, kb)), size=n + len(kb))
     backend.close()
     merge_results({"scale_records": n, "scale_build_s": round(time.perf_counter() - start, 1),
-                   "scale_bytes_per_record": round(_disk_bytes(db) / (n + len(kb)))})
+                   "scale_bytes_per_record": round(_disk_bytes(index_path(db)) / (n + len(kb)))})
     return kept
 
 
 def in_process(db: Path, requests: list) -> dict:
     out: dict = {}
-    backend = SqliteBackend(db)
+    backend = SqliteBackend(index_path(db))
     try:
         out["scale_first_filter_ms"] = round(_timed(backend.search, SearchRequest()) * 1000, 1)
         out["scale_first_search_ms"] = round(_timed(backend.search, requests[0]) * 1000, 1)
