@@ -18,12 +18,14 @@ import ctypes
 import gc
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
+from search import threads
 from search.fields import DATE_FIELDS, KEYWORD_FIELDS, TEXT_FIELDS
 
 _MISSING_HIGH = np.int64(99_999_999)
@@ -100,32 +102,65 @@ class KeywordColumn:
     def any_of(self, values: tuple[str, ...], size: int) -> np.ndarray:
         mask = np.zeros(size, dtype=bool)
         for v in values:
-            if (code := self.codes.get(v)) is not None:
-                mask[self.postings[self.offsets[code] : self.offsets[code + 1]]] = True
+            mask[self.holding(v)] = True
         return mask
 
-    def counts(self, mask: np.ndarray, limit: int) -> list[tuple[str, int]]:
-        counted = self._count(mask)
-        nonzero = np.flatnonzero(counted)
-        # Most frequent first; equal counts in value order, so the answer is deterministic.
-        order = nonzero[np.lexsort((nonzero, -counted[nonzero]))][:limit]
-        return [(self.vocab[c], int(counted[c])) for c in order]
+    def holding(self, value: str) -> np.ndarray:
+        """The positions of the documents holding the value, ascending."""
+        if (code := self.codes.get(value)) is None:
+            return self.postings[:0]
+        return self.postings[self.offsets[code] : self.offsets[code + 1]]
 
-    def _count(self, mask: np.ndarray) -> np.ndarray:
-        """Entries of each value code in the masked documents: for few documents, their runs
-        of entries gathered directly; otherwise the mask read along each value's postings
-        and summed per value (no selection: picking a random half of the entries costs more
-        than reading all; every value of the column has postings)."""
+    def counts(self, mask: np.ndarray, limit: int) -> list[tuple[str, int]]:
+        jobs, finish = self.counting(mask, limit)
+        return finish([job() for job in jobs])
+
+    def counting(self, mask: np.ndarray, limit: int) -> Counting:
+        """The counts of the values in the masked documents as jobs (each the counts of a
+        range of value codes, about ENTRIES_PER_JOB entries, which other threads may run) and
+        what makes the answer of their results: most frequent first, equal counts in value
+        order, so the answer is deterministic."""
         if not self.vocab:
-            return np.zeros(0, dtype=np.int64)
+            return [], lambda counted: []
         if np.count_nonzero(mask) * 8 > len(mask):
-            return np.add.reduceat(mask[self.postings].view(np.uint8), self.offsets[:-1],
-                                   dtype=np.uint32).astype(np.int64)
+            # The mask read along each value's postings and summed per value (no selection:
+            # picking a random half of the entries costs more than reading all; every value
+            # of the column has postings).
+            cuts = np.searchsorted(self.offsets, np.arange(
+                0, len(self.postings), ENTRIES_PER_JOB)[1:], side="right") - 1
+            bounds = np.unique(np.r_[0, cuts, len(self.vocab)]).tolist()
+            jobs = [partial(self._along, mask, lo, hi)
+                    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+        else:
+            jobs = [partial(self._gathered, mask)]
+
+        def finish(counted: list[np.ndarray]) -> list[tuple[str, int]]:
+            total = np.concatenate(counted).astype(np.int64)
+            nonzero = np.flatnonzero(total)
+            order = nonzero[np.lexsort((nonzero, -total[nonzero]))][:limit]
+            return [(self.vocab[c], int(total[c])) for c in order]
+        return jobs, finish
+
+    def _along(self, mask: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        """Entries of the value codes lo … hi - 1 in the masked documents."""
+        begin = int(self.offsets[lo])
+        return np.add.reduceat(mask[self.postings[begin : self.offsets[hi]]].view(np.uint8),
+                               self.offsets[lo:hi] - begin, dtype=np.uint32)
+
+    def _gathered(self, mask: np.ndarray) -> np.ndarray:
+        """Entries of each value code in few masked documents: their runs of entries gathered
+        directly."""
         docs = np.flatnonzero(mask)
         begin, lengths = self.starts[docs], (self.starts[docs + 1] - self.starts[docs])
         shift = np.repeat(begin - (np.cumsum(lengths) - lengths), lengths)
         entries = np.arange(int(lengths.sum()), dtype=np.int64) + shift
         return np.bincount(self.value[entries], minlength=len(self.vocab))
+
+
+# A facet's counts are jobs of about this many of the column's entries each.
+ENTRIES_PER_JOB = 1_000_000
+Counting = tuple[list[Callable[[], np.ndarray]],
+                 Callable[[list[np.ndarray]], list[tuple[str, int]]]]
 
 
 @dataclass
@@ -208,26 +243,62 @@ class TermStream:
             slots |= np.repeat(self.highs[first:last], np.diff(self.runs[first:last], append=end))
         return self.positions[start:end], slots
 
-    def slot_counts(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
-        """The distinct slots (int32, ascending) holding a term and its occurrences in each,
-        found on the two-byte low bits: only the distinct slots are put together again."""
+    def occurrences(self, term_id: int) -> int:
         if not 0 <= term_id < len(self.offsets) - 1:
+            return 0
+        return int(self.offsets[term_id + 1] - self.offsets[term_id])
+
+    def slot_counts(self, term_id: int, lo: int = 0, hi: int | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct slots (int32, ascending) holding a term and its occurrences in each,
+        found on the two-byte low bits: only the distinct slots are put together again.
+        ``lo`` and ``hi`` take the term's occurrences [lo:hi] only (cut where a slot begins,
+        ``slot_cut``)."""
+        hi = self.occurrences(term_id) if hi is None else hi
+        if hi <= lo:
             return np.zeros(0, np.int32), np.zeros(0, np.int64)
-        start, end = int(self.offsets[term_id]), int(self.offsets[term_id + 1])
-        low = self.low[start:end]
-        runs = self.runs[self.term_runs[term_id] : self.term_runs[term_id + 1]] - start
+        start = int(self.offsets[term_id]) + lo
+        low = self.low[start : start + hi - lo]
+        runs, highs = self._runs(term_id, start, len(low))
         change = np.empty(len(low), dtype=bool)
         change[:1] = True
         np.not_equal(low[1:], low[:-1], out=change[1:])
         change[runs] = True  # the same low bits under other high bits: another slot
         first = np.flatnonzero(change)
-        highs = self.highs[self.term_runs[term_id] : self.term_runs[term_id + 1]]
         slots = low[first].astype(np.int32)
-        if highs.any():
-            slots |= highs[np.searchsorted(runs, first, side="right") - 1]
+        if highs.any():  # each run begins a slot: its slots are those up to the next run's
+            slots |= np.repeat(highs, np.diff(np.searchsorted(first, runs), append=len(first)))
         return slots, np.diff(first, append=len(low))
 
+    def _runs(self, term_id: int, start: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+        """The runs of high bits over the occurrences [start:start + length] of a term: where
+        each begins (from 0, the first at 0) and its high bits."""
+        first, last = int(self.term_runs[term_id]), int(self.term_runs[term_id + 1])
+        runs = self.runs[first:last] - start
+        keep = slice(max(int(np.searchsorted(runs, 0, side="right")) - 1, 0),
+                     int(np.searchsorted(runs, length)))
+        runs = runs[keep].copy()
+        runs[:1] = 0  # the run holding the first occurrence, begun earlier or there
+        return runs, self.highs[first:last][keep]
 
+    def slot_cut(self, term_id: int, at: int) -> int:
+        """The first of the term's occurrences from ``at`` on that begins a slot (all of them
+        when none does): occurrences cut there leave every slot's whole on one side."""
+        total, start = self.occurrences(term_id), int(self.offsets[term_id])
+        low = self.low[start : start + total]
+        step = 1024
+        while 0 < at < total:  # a slot holds a field's occurrences: seldom more than a step
+            window = low[at - 1 : at + step]
+            changed = np.flatnonzero(window[1:] != window[:-1])
+            if len(changed):
+                return at + int(changed[0])
+            at, step = at + step, step * 4
+        # Equal low bits can still be another slot where a run begins; a later cut is as good.
+        return min(max(at, 0), total)
+
+
+# A term with this many occurrences in a segment or more is counted in two halves at once.
+PARALLEL_OCCURRENCES = 400_000
 # A slot's bits kept per occurrence (the rest once per run); fewer only in tests.
 LOW_BITS = 16
 # Fields this long or longer take four bytes a position (a phrase's position plus its offset
@@ -412,12 +483,21 @@ class TextView:
                 np.concatenate([s + first for _, s, first in found]))
 
     def slot_counts(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
-        """The distinct slots holding a term, ascending, and its occurrences in each."""
-        if len(self.parts) == 1:
-            return self.parts[0][0].slot_counts(term_id)
-        found = [(stream.slot_counts(term_id), first) for stream, first in self.parts]
-        return (np.concatenate([slots + first for (slots, _), first in found]),
-                np.concatenate([counts for (_, counts), _ in found]))
+        """The distinct slots holding a term, ascending, and its occurrences in each; a
+        segment's share of a common term's occurrences counted in two halves at once."""
+        pieces = []
+        for stream, first in self.parts:
+            total = stream.occurrences(term_id)
+            cut = stream.slot_cut(term_id, total // 2) if total >= PARALLEL_OCCURRENCES else 0
+            pieces += [(stream, first, lo, hi) for lo, hi in ((0, cut), (cut, total)) if hi > lo]
+        found = threads.each(
+            lambda piece: piece[0].slot_counts(term_id, piece[2], piece[3]), pieces)
+        if len(found) == 1 and pieces[0][1] == 0:
+            return found[0]
+        if not found:
+            return self.parts[0][0].slot_counts(-1)
+        return (np.concatenate([slots + p[1] for (slots, _), p in zip(found, pieces, strict=True)]),
+                np.concatenate([counts for _, counts in found]))
 
 
 @dataclass
@@ -522,6 +602,11 @@ class Columns:
                ) -> np.ndarray:
         return self.keyword(conn, name).any_of(values, self.size)
 
+    def holding(self, conn: sqlite3.Connection, name: str, value: str) -> np.ndarray:
+        """The documents holding a field's value (positions, ascending; the deleted among
+        them too: their scores are never read)."""
+        return self.keyword(conn, name).holding(value)
+
     def within(self, name: str, low: int | None, high: int | None) -> np.ndarray:
         column = self.dates[name]
         mask = column > 0
@@ -530,11 +615,6 @@ class Columns:
         if high is not None:
             mask &= column <= high
         return mask
-
-    def facet(self, conn: sqlite3.Connection | None, name: str, mask: np.ndarray, limit: int
-              ) -> list[tuple[str, int]]:
-        """A field's counts; ``conn`` may be None once its column is built (``prepare``)."""
-        return self.keyword(conn, name).counts(mask, limit)
 
     def sort_key(self, conn: sqlite3.Connection, sort: str, candidates: np.ndarray
                  ) -> np.ndarray:
@@ -613,21 +693,32 @@ class JoinedKeyword:
 
     def any_of(self, values: tuple[str, ...], size: int) -> np.ndarray:
         mask = np.zeros(size, dtype=bool)
-        for column, start in self.parts:
-            for v in values:
-                if (code := column.codes.get(v)) is not None:
-                    mask[column.postings[column.offsets[code] : column.offsets[code + 1]]
-                         + start] = True
+        for v in values:
+            mask[self.holding(v)] = True
         return mask
 
+    def holding(self, value: str) -> np.ndarray:
+        return np.concatenate([column.holding(value) + start for column, start in self.parts])
+
     def counts(self, mask: np.ndarray, limit: int) -> list[tuple[str, int]]:
-        total: dict[str, int] = {}
+        jobs, finish = self.counting(mask, limit)
+        return finish([job() for job in jobs])
+
+    def counting(self, mask: np.ndarray, limit: int) -> Counting:
+        """Each segment's jobs (``KeywordColumn.counting``), their counts summed by value."""
         ends = [start for _, start in self.parts[1:]] + [len(mask)]
-        for (column, start), end in zip(self.parts, ends, strict=True):
-            for value, n in column.counts(mask[start:end], len(column.vocab)):
-                total[value] = total.get(value, 0) + n
-        # As one column orders them: most frequent first, equal counts in value order.
-        return sorted(total.items(), key=lambda item: (-item[1], item[0]))[:limit]
+        plans = [column.counting(mask[start:end], len(column.vocab))
+                 for (column, start), end in zip(self.parts, ends, strict=True)]
+
+        def finish(counted: list[np.ndarray]) -> list[tuple[str, int]]:
+            total: dict[str, int] = {}
+            for jobs, finish_part in plans:
+                for value, n in finish_part(counted[: len(jobs)]):
+                    total[value] = total.get(value, 0) + n
+                counted = counted[len(jobs):]
+            # As one column orders them: most frequent first, equal counts in value order.
+            return sorted(total.items(), key=lambda item: (-item[1], item[0]))[:limit]
+        return [job for jobs, _ in plans for job in jobs], finish
 
 
 def _ranks(values: list[str]) -> np.ndarray:

@@ -27,6 +27,7 @@ import sqlite3
 
 import numpy as np
 
+from search import threads
 from search.columns import Columns, TextView
 from search.fields import KIND_WEIGHTS, TEXT_FIELDS
 from search.query import ParsedQuery
@@ -35,6 +36,8 @@ F32 = np.float32
 K1, B = F32(1.2), F32(0.75)
 BOOSTS = [F32(boost) for boost in TEXT_FIELDS.values()]
 CACHED_TERMS = 50_000
+# A phrase in this many slots or more is scored in two halves at once.
+PARALLEL_SLOTS = 200_000
 CACHED_BYTES = 64 << 20  # phrase scores kept per generation, the least recently used dropped
 
 
@@ -57,7 +60,7 @@ def match(conn: sqlite3.Connection, cols: Columns, parsed: ParsedQuery
     if parsed.groups and mask.any():
         scores = _scores(conn, cols, text, parsed.groups)
         for kind, weight in KIND_WEIGHTS.items():
-            scores[cols.any_of(conn, "kind", (kind,))] *= F32(weight)
+            scores[cols.holding(conn, "kind", kind)] *= F32(weight)
     for phrase in parsed.excluded:
         mask[_phrase(conn, cols, text, phrase)[0]] = False
     return mask, scores
@@ -113,20 +116,44 @@ def _phrase(conn: sqlite3.Connection, cols: Columns, text: TextView,
 
 def _best_fields(conn: sqlite3.Connection, cols: Columns, text: TextView,
                  phrase: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """The documents holding the phrase, and the best of its per-field scores in each."""
+    """The documents holding the phrase, and the best of its per-field scores in each; a
+    common phrase's documents in two halves at once."""
     term_ids = [_term_id(conn, text, t) for t in phrase]
     slots, freqs = _frequencies(text, term_ids)
-    docs, fields = np.divmod(slots, len(BOOSTS))
+    pieces = _pieces(slots)
+    split = threads.each(lambda piece: np.divmod(slots[piece], len(BOOSTS)), pieces)
     # A one-word phrase's slots are its term's: counted once for both.
-    stats = [_term_stats(text, t, (docs, fields) if len(phrase) == 1 else None)
-             for t in term_ids]
+    stats = [_term_stats(text, t, split if len(phrase) == 1 else None) for t in term_ids]
     slot_inverse, counts = _field_stats(cols, text)
     weights = np.array([boost * (F32(1) + K1) * _idf(counts[f], [df[f] for df in stats])
                         for f, boost in enumerate(BOOSTS)], dtype=F32)
-    weight = weights[fields]
-    score = weight - weight / (F32(1) + freqs.astype(F32) * slot_inverse[slots])
-    # The slots are sorted, so each document's fields are neighbours: the best of each run
-    # (at most one slot a field), taken from its last slot backwards.
+
+    def best_of(i: int) -> tuple[np.ndarray, np.ndarray]:
+        docs, fields = split[i]
+        weight = weights[fields]
+        score = weight - weight / (F32(1) + freqs[pieces[i]].astype(F32) *
+                                   slot_inverse[slots[pieces[i]]])
+        return _best(docs, score)
+
+    found = threads.each(best_of, range(len(pieces)))
+    if len(found) == 1:
+        return found[0]
+    return np.concatenate([d for d, _ in found]), np.concatenate([b for _, b in found])
+
+
+def _pieces(slots: np.ndarray) -> list[slice]:
+    """The slots in one piece, or in two cut between documents when there are many."""
+    if len(slots) < PARALLEL_SLOTS:
+        return [slice(None)]
+    width = len(BOOSTS)
+    cut = int(np.searchsorted(slots, (int(slots[len(slots) // 2]) // width + 1) * width))
+    return [slice(0, cut), slice(cut, None)] if cut < len(slots) else [slice(None)]
+
+
+def _best(docs: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each document once, with the best of its slots' scores. The slots are sorted, so each
+    document's fields are neighbours: the best of each run (at most one slot a field), taken
+    from its last slot backwards."""
     if not len(docs):
         return docs, score
     first = _starts(docs)
@@ -196,16 +223,18 @@ def _term_id(conn: sqlite3.Connection, text: TextView, term: str) -> int:
 
 
 def _term_stats(text: TextView, term_id: int,
-                slots: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
-    """The number of documents holding the term in each field; ``slots``, when given, are
-    the distinct slots of its postings as (documents, fields), already counted."""
+                split: list[tuple[np.ndarray, np.ndarray]] | None) -> np.ndarray:
+    """The number of documents holding the term in each field; ``split``, when given, are
+    the distinct slots of its postings as (documents, fields), in pieces, already counted."""
     cache = text.cache.setdefault("terms", {})
     if (stats := cache.get(term_id)) is None:
-        docs, fields = slots or np.divmod(_runs(text.postings(term_id)[1])[0], len(BOOSTS))
-        if text.live is not None:  # documents deleted since the columns were loaded
-            fields = fields[text.live[docs]]
-        # Counted field by field: faster than a bincount over a million small values.
-        stats = np.array([np.count_nonzero(fields == f) for f in range(len(BOOSTS))])
+        split = split or [np.divmod(_runs(text.postings(term_id)[1])[0], len(BOOSTS))]
+        stats = np.zeros(len(BOOSTS), dtype=np.int64)
+        for docs, fields in split:
+            if text.live is not None:  # documents deleted since the columns were loaded
+                fields = fields[text.live[docs]]
+            # Counted field by field: faster than a bincount over a million small values.
+            stats += [np.count_nonzero(fields == f) for f in range(len(BOOSTS))]
         if len(cache) >= CACHED_TERMS:
             cache.clear()
         cache[term_id] = stats

@@ -22,8 +22,7 @@ import re
 import sqlite3
 import threading
 from array import array
-from collections.abc import Iterable, Iterator, Sized
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sized
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from search import jsonio, sqlite_file
+from search import jsonio, sqlite_file, threads
 from search.analysis import many_tokens
 from search.backend import BackendError, SearchBackend, add_highlights
 from search.columns import FIELD_BITS, Columns, collector_paused, date_number
@@ -486,8 +485,7 @@ class SqliteBackend(SearchBackend):
             counting = _count_facets(cols, mask, request, total)
             page = _order(conn, cols, mask, scores, request, ranked=bool(parsed.groups))
             hits = _fetch(conn, cols, page, scores)
-            facets = {name: counted.result() if isinstance(counted, Future) else counted
-                      for name, counted in counting.items()}
+            facets = counting()
         if request.highlight and parsed.terms:
             # The text fields, derived again from the 20 records of the page, are not stored.
             add_highlights(hits, [text_of(h.record) for h in hits], parsed.terms)
@@ -830,33 +828,33 @@ def _drop_tables(conn: sqlite3.Connection) -> None:
 
 
 # Facet counts over this many documents or more are counted beside the page's ordering and
-# reading, two at a time (numpy lets go of the interpreter while it gathers and sums).
+# reading, in jobs of about a million entries (numpy lets go of the interpreter while it
+# gathers and sums).
 PARALLEL_FACETS = 50_000
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-_pool_lock = threading.Lock()
 
 
 def _count_facets(cols: Columns, mask: np.ndarray, request: SearchRequest, total: int
-                  ) -> dict[str, list[tuple[str, int]] | Future]:
-    """Each facet's counts, or their future. The columns are built (``Columns.prepare``),
-    so counting reads no database: other threads may count."""
-    if total < PARALLEL_FACETS:
-        return {name: cols.facet(None, name, mask, request.facet_size)
-                for name in request.facets}
-    pool, names = _facet_pool(), list(request.facets)
+                  ) -> Callable[[], dict[str, list[tuple[str, int]]]]:
+    """What gives each facet's counts; over many documents their jobs are begun in other
+    threads. The columns are built (``Columns.prepare``), so counting reads no database."""
+    plans = {name: cols.keyword(None, name).counting(mask, request.facet_size)
+             for name in request.facets}
+    jobs = [job for found, _ in plans.values() for job in found]
+    if total < PARALLEL_FACETS or len(jobs) < 2:
+        results = [job() for job in jobs]
+        return lambda: _facets(plans, results)
     # All but one in the pool, that one here: a request never only waits on other requests'.
-    counted: dict = {name: pool.submit(cols.facet, None, name, mask, request.facet_size)
-                     for name in names[1:]}
-    return {name: cols.facet(None, name, mask, request.facet_size) for name in names[:1]} | counted
+    futures = [threads.pool().submit(job) for job in jobs[1:]]
+    first = jobs[0]()
+    return lambda: _facets(plans, [first, *(f.result() for f in futures)])
 
 
-def _facet_pool() -> ThreadPoolExecutor:
-    """This process's pool (a forked server worker starts its own)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool[0] != os.getpid():
-            _pool = (os.getpid(), ThreadPoolExecutor(2, thread_name_prefix="facets"))
-        return _pool[1]
+def _facets(plans: dict, results: list[np.ndarray]) -> dict[str, list[tuple[str, int]]]:
+    """Each facet's answer from its jobs' results (in the order of ``plans``)."""
+    facets = {}
+    for name, (jobs, finish) in plans.items():
+        facets[name], results = finish(results[: len(jobs)]), results[len(jobs):]
+    return facets
 
 
 def _filter(conn: sqlite3.Connection, cols: Columns, mask: np.ndarray,

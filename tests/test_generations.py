@@ -10,7 +10,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from search import columns, sqlite_backend
+from search import columns, ranking, sqlite_backend, threads
 from search.query import Range, SearchRequest, Term
 from search.records import content_hash
 from search.sqlite_backend import SqliteBackend
@@ -178,6 +178,85 @@ def test_term_postings_come_back_as_stored(monkeypatch, low_bits, step):
         assert runs[41] <= 8 and stream.highs[stream.term_runs[41] + 1] and (runs > 8).any()
 
 
+@pytest.mark.parametrize("low_bits", [16, 3, 1])
+def test_a_terms_slots_counted_in_pieces_are_its_slots(monkeypatch, low_bits):
+    """A term's occurrences cut where a slot begins (``slot_cut`` from any place): the pieces'
+    distinct slots and counts, one after the other, are the term's."""
+    monkeypatch.setattr(columns, "LOW_BITS", low_bits)
+    rng = np.random.default_rng(11)
+    lengths = rng.integers(0, 12, size=(500, 3)).astype(np.int32)
+    lengths[7, 1] = 3000  # a field of one repeated term: a slot longer than a cut's window
+    ids = rng.integers(0, 6, size=int(lengths.sum())).astype(np.int32)  # a few common terms
+    before = int(lengths.ravel()[:22].sum())
+    ids[before : before + 3000] = 6
+    stream = columns.TermStream.build([ids.tobytes()], lengths)
+    slot = np.repeat(np.arange(lengths.size), lengths.ravel())
+    for term in range(-1, 8):
+        whole_slots, whole_counts = np.unique(slot[ids == term], return_counts=True)
+        assert stream.slot_counts(term)[0].tolist() == whole_slots.tolist()
+        total = stream.occurrences(term)
+        for at in {0, 1, 2, total // 3, total // 2, total - 1, total}:
+            cut = stream.slot_cut(term, at)
+            assert at <= cut <= total or total == 0
+            pieces = [stream.slot_counts(term, 0, cut), stream.slot_counts(term, cut)]
+            assert np.concatenate([p[0] for p in pieces]).tolist() == whole_slots.tolist()
+            assert np.concatenate([p[1] for p in pieces]).tolist() == whole_counts.tolist()
+
+
+def parallel_everywhere(monkeypatch):
+    """Every search's work in pieces: common terms, phrases and facets split and run on the
+    threads of the pool."""
+    monkeypatch.setattr(columns, "PARALLEL_OCCURRENCES", 1)
+    monkeypatch.setattr(ranking, "PARALLEL_SLOTS", 1)
+    monkeypatch.setattr(columns, "ENTRIES_PER_JOB", 7)
+    monkeypatch.setattr(sqlite_backend, "PARALLEL_FACETS", 0)
+
+
+def test_every_term_scored_in_pieces_is_scored_alike(index, monkeypatch):
+    """Each document once, with the best of its fields' scores, whichever piece holds them."""
+    path, served, writer, records = index
+    words = ["lithium", "batteries", "safety", "toys", "vacuum", "labelling"]
+    rng = random.Random(5)
+    writer.upsert(doc(notification(  # the same words in the title, description and products
+        f"G/TBT/N/JPN/{900 + k}", title=" ".join(rng.choices(words, k=rng.randint(1, 4))),
+        description=" ".join(rng.choices(words, k=rng.randint(1, 30))),
+        products=" ".join(rng.choices(words, k=rng.randint(1, 3))))) for k in range(80))
+    answers(served)
+    conn = served._conn()
+    cols = served._columns
+    text = cols.text(conn)
+    terms = [row[0] for row in conn.execute("SELECT term FROM idx_terms")]
+    phrases = [(t,) for t in terms] + [("safety", "requirements"), ("lithium", "batteries")]
+    whole = [ranking._best_fields(conn, cols, text, p) for p in phrases]
+    parallel_everywhere(monkeypatch)
+    text.cache.clear()
+    for phrase, (docs, scores) in zip(phrases, whole, strict=True):
+        got_docs, got_scores = ranking._best_fields(conn, cols, text, phrase)
+        assert got_docs.tolist() == docs.tolist(), phrase
+        assert got_scores.tolist() == scores.tolist(), phrase
+    assert sum(len(d) > 1 for d, _ in whole) > 100
+    several = [p for p in phrases if len(np.unique(text.slot_counts(
+        ranking._term_id(conn, text, p[0]))[0] // len(ranking.BOOSTS))) < len(
+        text.slot_counts(ranking._term_id(conn, text, p[0]))[0])]
+    assert len(several) >= len(words)  # documents holding a term in several fields
+
+
+def test_work_in_pieces_gives_the_same_answers(index, monkeypatch):
+    """Scores to the bit, totals, pages and facets: alike when the work is cut in pieces, on
+    one segment and on columns brought forward over several."""
+    path, served, writer, records = index
+    expected = fresh_answers(path)
+    parallel_everywhere(monkeypatch)
+    assert fresh_answers(path) == expected
+    writer.upsert(doc(revised(r, 3)) for r in records[:20])
+    writer.delete([r["id"] for r in records[20:25]])
+    monkeypatch.undo()
+    expected = fresh_answers(path)
+    parallel_everywhere(monkeypatch)
+    assert answers(served) == expected
+    assert len(served._columns.segments) == 2
+
+
 @pytest.mark.parametrize("low_bits", [16, 2])
 def test_split_slots_give_the_same_answers(index, monkeypatch, low_bits):
     path, served, writer, records = index
@@ -186,9 +265,12 @@ def test_split_slots_give_the_same_answers(index, monkeypatch, low_bits):
     assert fresh_answers(path) == expected
 
 
-def test_facet_counts_by_any_path_are_the_counts(index):
-    """Few documents, some, most: three ways of counting, one answer."""
+@pytest.mark.parametrize("per_job", [1_000_000, 50, 1])
+def test_facet_counts_by_any_path_are_the_counts(index, monkeypatch, per_job):
+    """Few documents, some, most: three ways of counting, one answer; in one job or in
+    jobs of a few values each."""
     path, served, writer, records = index
+    monkeypatch.setattr(columns, "ENTRIES_PER_JOB", per_job)
     answers(served)
     cols = served._columns
     column = cols.keyword(served._conn(), "hs")
@@ -202,6 +284,8 @@ def test_facet_counts_by_any_path_are_the_counts(index):
                 naive[code] = naive.get(code, 0) + 1
         got = dict(column.counts(mask, 10_000))
         assert got == naive, share
+        jobs, _ = column.counting(mask, 10)
+        assert (len(jobs) > 1) == (per_job < 1000 and share > 0.2)
 
 
 def test_facets_counted_beside_the_ordering_give_the_same_counts(index, monkeypatch):
@@ -210,7 +294,7 @@ def test_facets_counted_beside_the_ordering_give_the_same_counts(index, monkeypa
     alone = answers(served)
     monkeypatch.setattr(sqlite_backend, "PARALLEL_FACETS", 0)
     assert answers(served) == alone
-    assert sqlite_backend._pool is not None and sqlite_backend._pool[0] == os.getpid()
+    assert threads._pool is not None and threads._pool[0] == os.getpid()
 
 
 def test_a_request_older_than_the_held_columns_reads_the_newest(index, monkeypatch):
