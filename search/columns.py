@@ -292,8 +292,9 @@ class TermStream:
             changed = np.flatnonzero(window[1:] != window[:-1])
             if len(changed):
                 return at + int(changed[0])
+            # Equal low bits can still be another slot where a run begins: a later cut is
+            # as good.
             at, step = at + step, step * 4
-        # Equal low bits can still be another slot where a run begins; a later cut is as good.
         return min(max(at, 0), total)
 
 

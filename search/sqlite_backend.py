@@ -840,13 +840,11 @@ def _count_facets(cols: Columns, mask: np.ndarray, request: SearchRequest, total
     plans = {name: cols.keyword(None, name).counting(mask, request.facet_size)
              for name in request.facets}
     jobs = [job for found, _ in plans.values() for job in found]
-    if total < PARALLEL_FACETS or len(jobs) < 2:
+    if total < PARALLEL_FACETS:
         results = [job() for job in jobs]
         return lambda: _facets(plans, results)
-    # All but one in the pool, that one here: a request never only waits on other requests'.
-    futures = [threads.pool().submit(job) for job in jobs[1:]]
-    first = jobs[0]()
-    return lambda: _facets(plans, [first, *(f.result() for f in futures)])
+    counted = threads.begin(lambda job: job(), jobs)
+    return lambda: _facets(plans, counted())
 
 
 def _facets(plans: dict, results: list[np.ndarray]) -> dict[str, list[tuple[str, int]]]:

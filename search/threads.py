@@ -29,10 +29,18 @@ def pool() -> ThreadPoolExecutor:
         return _pool[1]
 
 
-def each(work: Callable[[T], R], items: Sequence[T]) -> list[R]:
-    """``work`` of every item, in order: all but the first in the pool, the first here (a
-    request never only waits on other requests' work)."""
+def begin(work: Callable[[T], R], items: Sequence[T]) -> Callable[[], list[R]]:
+    """Start ``work`` on every item: all but the first in the pool, the first here (a request
+    never only waits on other requests' work). The call returned gives the results, in
+    order, once they are done; the caller may do something else meanwhile."""
     if len(items) < 2:
-        return [work(item) for item in items]
+        results = [work(item) for item in items]
+        return lambda: results
     futures = [pool().submit(work, item) for item in items[1:]]
-    return [work(items[0]), *(f.result() for f in futures)]
+    first = work(items[0])
+    return lambda: [first, *(f.result() for f in futures)]
+
+
+def each(work: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """``work`` of every item, in order, shared with the pool (``begin``)."""
+    return begin(work, items)()
